@@ -1,0 +1,64 @@
+"""Curator-written Markdown: pages (`content/pages/*.md`) and paper notes (`content/notes/<slug>.md`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .diagnostics import BuildError, Diagnostic
+from .markup import markdown_title, render_markdown
+from .papers import slugify
+
+
+@dataclass(frozen=True)
+class Page:
+    """A standalone page such as About."""
+
+    slug: str
+    """URL segment: the page is served at `<slug>/`."""
+    title: str
+    html: str
+    """The rendered Markdown body."""
+    source: str
+    """Path relative to the site root."""
+
+
+RESERVED_SLUGS = frozenset({"papers", "topics", "hardware", "listings", "search", "static",
+                            "pagefind", "feed", "feeds"})
+
+
+def read_pages(pages_dir: Path, root: Path) -> list[Page]:
+    """Every `*.md` under `pages_dir`, sorted by file name."""
+    pages = []
+    for file in sorted(pages_dir.glob("*.md")) if pages_dir.is_dir() else []:
+        shown = file.relative_to(root).as_posix()
+        text = _read_text(file, shown)
+        slug = slugify(file.stem)
+        if not slug or slug in RESERVED_SLUGS:
+            raise BuildError(shown, 0, f"page name {file.stem!r} is taken by the site itself; rename the file")
+        pages.append(Page(slug, markdown_title(text) or file.stem.replace("-", " ").title(),
+                          render_markdown(text), shown))
+    return pages
+
+
+def read_notes(notes_dir: Path, root: Path, paper_slugs: set[str]) -> tuple[dict[str, str], list[Diagnostic]]:
+    """Notes by paper slug, rendered; a note for no known paper is a warning."""
+    notes: dict[str, str] = {}
+    warnings = []
+    for file in sorted(notes_dir.glob("*.md")) if notes_dir.is_dir() else []:
+        shown = file.relative_to(root).as_posix()
+        if file.stem not in paper_slugs:
+            warnings.append(Diagnostic(shown, 0, f"no paper has the slug {file.stem!r}; name the note "
+                                       "after the paper's URL, e.g. content/notes/<slug>.md"))
+            continue
+        notes[file.stem] = render_markdown(_read_text(file, shown))
+    return notes, warnings
+
+
+def _read_text(file: Path, shown: str) -> str:
+    data = file.read_bytes()
+    try:
+        return data.decode("utf-8-sig").replace("\r\n", "\n")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise BuildError(shown, line, "not valid UTF-8; save the file as UTF-8") from None

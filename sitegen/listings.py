@@ -1,0 +1,369 @@
+"""Read listing files into entries that remember their file and line.
+
+Two formats occur, detected per file:
+
+* rich: page chrome, the listing date, then blank-line separated blocks: a title,
+  an abstract, and a metadata block (`• 8 authors` or `handle Name`, `·`, `May 30 3`);
+  some entries are a title alone;
+* compact: page chrome, then alternating title and abstract lines, the first title glued
+  to `Subscribe`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from .diagnostics import BuildError, Diagnostic
+
+CHROME_LINES = frozenset(
+    {
+        "new",
+        "get trending papers in your email inbox!",
+        "get trending papers in your email inbox once a day!",
+        "subscribe",
+        "daily papers",
+        "trending papers",
+        "byak and the research community",
+    }
+)
+"""Lines of page chrome copied along with a listing (compared case-folded)."""
+
+MONTHS = {m: i for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
+_MONTH = r"(?P<month>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
+_DATE_LINE = re.compile(_MONTH + r"\s+(?P<day>\d{1,2})(?:,\s*(?P<year>\d{4}))?(?:\s+(?P<upvotes>\d+))?\s*$")
+_AUTHORS = re.compile(r"^[•·*\-\s]*(?P<count>\d+)\s+authors?\s*$", re.IGNORECASE)
+_SEPARATOR = "·"
+_ORG = re.compile(r"^(?P<handle>[A-Za-z0-9][\w.\-]*)\s+(?P<name>\S.*)$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+SUBSCRIBE = "Subscribe"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where an entry was read."""
+
+    file: str
+    """Listing path relative to the site root, with forward slashes."""
+    line: int
+    """1-based line of the entry's title."""
+
+
+@dataclass(frozen=True)
+class Organization:
+    """The organisation shown instead of an author count."""
+
+    handle: str
+    """Account name, for example `nvidia`."""
+    name: str
+    """Display name, for example `NVIDIA`."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One paper as one listing shows it."""
+
+    title: str
+    source: Source
+    abstract: str | None = None
+    authors_count: int | None = None
+    organization: Organization | None = None
+    published: date | None = None
+    """Publication date; None when the listing shows none or it could not be read."""
+    published_year_inferred: bool = False
+    """True when the year of `published` is the listing's inferred year."""
+    upvotes: int | None = None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A parsed listing file."""
+
+    path: str
+    """Path relative to the site root, with forward slashes."""
+    stem: str
+    """File name without extension; the listing's slug is derived from it."""
+    format: str
+    """`rich` or `compact`."""
+    date: date | None
+    """The listing's own date (rich format), None when it has none."""
+    year: int | None
+    """The year that dates without a year belong to."""
+    year_inferred: bool
+    """True when `year` was inferred from the listing rather than configured."""
+    entries: tuple[Entry, ...]
+    diagnostics: tuple[Diagnostic, ...] = field(default=())
+    """Warnings about damaged entries; the entries are kept."""
+
+
+@dataclass(frozen=True)
+class _Line:
+    number: int
+    text: str
+
+
+def decode(data: bytes, path: str) -> str:
+    """Decode a listing as UTF-8 (BOM allowed) with `\\n` line ends, or raise BuildError."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise BuildError(
+            path, line,
+            f"not valid UTF-8 (byte 0x{data[error.start]:02x}); "
+            "save the file as UTF-8 or move it out of content/listings/",
+        ) from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise BuildError(path, line, "contains NUL bytes: this looks like a binary file, "
+                         "not a listing; move it out of content/listings/")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def parse_listing(text: str, path: str, year: int | None = None) -> Listing:
+    """Parse the text of one listing; `year` overrides the inferred year of undated entries."""
+    lines = [_Line(n, _clean(t)) for n, t in enumerate(text.split("\n"), 1)]
+    body, listing_date = _skip_chrome(lines)
+    stem = Path(path).stem
+    if not any(line.text for line in body):
+        return Listing(path, stem, "rich", None, year, False, (),
+                       (Diagnostic(path, 1, "no papers in this listing; add papers or delete the file"),))
+    is_compact = not any(not line.text for line in _trim(body))
+    if is_compact:
+        entries, diagnostics = _parse_compact(_trim(body), path)
+        return Listing(path, stem, "compact", None, year, False, tuple(entries), tuple(diagnostics))
+    blocks = _blocks(body)
+    explicit_years = [int(m["year"]) for b in blocks for ln in b
+                      if (m := _DATE_LINE.match(ln.text)) and m["year"]]
+    year_inferred = year is None
+    if year is None and explicit_years:
+        year = max(explicit_years) + 1
+    if listing_date is not None and year is not None:
+        listing_date = _make_date(year, listing_date[0], listing_date[1])
+    else:
+        listing_date = None
+    entries, diagnostics = _parse_rich(blocks, path, year)
+    return Listing(path, stem, "rich", listing_date, year, year_inferred and year is not None,
+                   tuple(entries), tuple(diagnostics))
+
+
+def _clean(text: str) -> str:
+    """Strip the line, turn tabs and odd control characters into spaces."""
+    return _CONTROL.sub(" ", text.replace("\t", " ")).strip()
+
+
+def _skip_chrome(lines: list[_Line]) -> tuple[list[_Line], tuple[int, int] | None]:
+    """Drop the page chrome at the top; return the rest and the listing's (month, day)."""
+    listing_date = None
+    for i, line in enumerate(lines):
+        folded = line.text.casefold()
+        if not line.text or folded in CHROME_LINES:
+            continue
+        match = _DATE_LINE.match(line.text)
+        if listing_date is None and match and not match["upvotes"] and not match["year"]:
+            listing_date = (MONTHS[match["month"][:3].lower()], int(match["day"]))
+            continue
+        rest = lines[i:]
+        if line.text.startswith(SUBSCRIBE) and len(line.text) > len(SUBSCRIBE):
+            rest[0] = _Line(line.number, line.text[len(SUBSCRIBE):].strip())
+        return rest, listing_date
+    return [], listing_date
+
+
+def _trim(lines: list[_Line]) -> list[_Line]:
+    """Drop blank lines at both ends."""
+    start, end = 0, len(lines)
+    while start < end and not lines[start].text:
+        start += 1
+    while end > start and not lines[end - 1].text:
+        end -= 1
+    return lines[start:end]
+
+
+def _blocks(lines: list[_Line]) -> list[list[_Line]]:
+    """Group lines into runs of non-blank lines."""
+    blocks: list[list[_Line]] = []
+    current: list[_Line] = []
+    for line in lines:
+        if line.text:
+            current.append(line)
+        elif current:
+            blocks.append(current)
+            current = []
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def _is_metadata(block: list[_Line]) -> bool:
+    if any(line.text == _SEPARATOR for line in block):
+        return True
+    return any(_AUTHORS.match(line.text) or _DATE_LINE.match(line.text) for line in block) and (
+        len(block) > 1 or len(block[0].text) < 40)
+
+
+def _parse_compact(lines: list[_Line], path: str) -> tuple[list[Entry], list[Diagnostic]]:
+    entries, diagnostics = [], []
+    for i in range(0, len(lines), 2):
+        title = lines[i]
+        if i + 1 < len(lines):
+            entries.append(Entry(title.text, Source(path, title.number), abstract=lines[i + 1].text))
+        else:
+            entries.append(Entry(title.text, Source(path, title.number)))
+            diagnostics.append(Diagnostic(
+                path, title.number,
+                f"title {_quote(title.text)} has no abstract after it (truncated file?); "
+                "the paper is kept without one"))
+    return entries, diagnostics
+
+
+def _parse_rich(blocks: list[list[_Line]], path: str, year: int | None
+                ) -> tuple[list[Entry], list[Diagnostic]]:
+    entries: list[Entry] = []
+    diagnostics: list[Diagnostic] = []
+    texts: list[_Line] = []  # single-line blocks waiting for their metadata
+    for block in blocks:
+        if not _is_metadata(block):
+            texts.append(block[0] if len(block) == 1 else _join(block))
+            continue
+        if not texts:
+            diagnostics.append(Diagnostic(
+                path, block[0].number,
+                "metadata with no title before it; put the paper's title and abstract above it"))
+            continue
+        *before, (title, abstract) = _pair(texts, ends_at_metadata=True)
+        entries.extend(_entry(t, a, path) for t, a in before)
+        if abstract is None:
+            diagnostics.append(Diagnostic(
+                path, title.number, f"paper {_quote(title.text)} has metadata but no abstract; "
+                "it is kept without one"))
+        meta, problems = _parse_metadata(block, path, year)
+        diagnostics.extend(problems)
+        entries.append(_entry(title, abstract, path, **meta))
+        texts = []
+    trailing = _pair(texts, ends_at_metadata=False)
+    entries.extend(_entry(t, a, path) for t, a in trailing)
+    if trailing and trailing[-1][1] is None:
+        title = trailing[-1][0]
+        diagnostics.append(Diagnostic(
+            path, title.number, f"title {_quote(title.text)} at the end of the file has "
+            "no abstract or metadata (truncated copy?); the paper is kept without them"))
+    return entries, diagnostics
+
+
+def _entry(title: _Line, abstract: _Line | None, path: str, **meta) -> Entry:
+    return Entry(title.text, Source(path, title.number),
+                 abstract=abstract.text if abstract else None, **meta)
+
+
+def _join(block: list[_Line]) -> _Line:
+    """A paragraph broken over several lines is one text."""
+    return _Line(block[0].number, " ".join(line.text for line in block))
+
+
+def _pair(texts: list[_Line], ends_at_metadata: bool) -> list[tuple[_Line, _Line | None]]:
+    """Split a run of text blocks into (title, abstract) pairs; a title may stand alone.
+
+    A text is taken as the abstract of the title before it when it reads like prose,
+    and the last text of a run that ends at a metadata block always is.
+    """
+    pairs: list[tuple[_Line, _Line | None]] = []
+    i = 0
+    while i < len(texts):
+        has_next = i + 1 < len(texts)
+        if has_next and (_looks_like_abstract(texts[i + 1].text) or (ends_at_metadata and i + 2 == len(texts))):
+            pairs.append((texts[i], texts[i + 1]))
+            i += 2
+        else:
+            pairs.append((texts[i], None))
+            i += 1
+    return pairs
+
+
+def _looks_like_abstract(text: str) -> bool:
+    return len(text) > 200 or (len(text) > 80 and text.count(". ") >= 1)
+
+
+def _parse_metadata(block: list[_Line], path: str, year: int | None
+                    ) -> tuple[dict, list[Diagnostic]]:
+    meta: dict = {}
+    problems = []
+    for line in block:
+        text = line.text
+        if text == _SEPARATOR:
+            continue
+        if match := _AUTHORS.match(text):
+            meta["authors_count"] = int(match["count"])
+        elif match := _DATE_LINE.match(text):
+            month, day = MONTHS[match["month"][:3].lower()], int(match["day"])
+            explicit = match["year"]
+            use_year = int(explicit) if explicit else year
+            if match["upvotes"]:
+                meta["upvotes"] = int(match["upvotes"])
+            if use_year is None:
+                problems.append(Diagnostic(
+                    path, line.number, f"date {_quote(text)} has no year and the listing gives "
+                    "none to infer; set `year` for this listing in sitegen.toml"))
+                continue
+            published = _make_date(use_year, month, day)
+            if published is None:
+                problems.append(Diagnostic(path, line.number, f"{_quote(text)} is not a real date; "
+                                           "fix the day or month"))
+                continue
+            meta["published"] = published
+            meta["published_year_inferred"] = not explicit
+        elif line is block[0] and (match := _ORG.match(text)):
+            meta["organization"] = Organization(match["handle"], match["name"].strip())
+        else:
+            problems.append(Diagnostic(
+                path, line.number, f"cannot read metadata line {_quote(text)}; expected "
+                "'• 8 authors' or 'handle Name', then '·', then a date and upvotes like 'May 30 3'"))
+    return meta, problems
+
+
+def _make_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _quote(text: str, limit: int = 60) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def read_listings(listings_dir: Path, root: Path, years: dict[str, int]) -> list[Listing]:
+    """Parse every `*.txt` listing under `listings_dir`, in file name order.
+
+    `years` maps a listing's file name to the year its undated entries belong to.
+    Raises BuildError for a file that cannot be read as a listing.
+    """
+    if not listings_dir.is_dir():
+        raise BuildError(_relative(listings_dir, root), 0,
+                         "no listings directory; create it and put listing .txt files in it")
+    listings = []
+    for file in sorted(listings_dir.rglob("*.txt")):
+        shown = _relative(file, root)
+        real = file.resolve()
+        if not real.is_relative_to(listings_dir.resolve()):
+            raise BuildError(shown, 0, f"is a symlink to {real}, outside {_relative(listings_dir, root)}; "
+                             "copy the file in instead of linking to it")
+        try:
+            data = file.read_bytes()
+        except OSError as error:
+            raise BuildError(shown, 0, f"cannot be read ({error.strerror}); check its permissions") from None
+        listing = parse_listing(decode(data, shown), shown, years.get(file.name))
+        if listing.format == "compact" and not listing.entries:
+            raise BuildError(shown, 1, "not a listing: no titles found; see README for the formats")
+        listings.append(listing)
+    return listings
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()

@@ -1,0 +1,185 @@
+"""Jinja2 environment and page views: site content in, `{output path: bytes}` out. No disk writes."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
+
+from .config import Config
+from .content import Page
+from .links import LINK_KINDS, Link
+from .listings import Listing
+from .papers import Paper, listing_slugs
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Theme:
+    """Where templates and static files come from; earlier directories override later ones."""
+
+    template_dirs: tuple[Path, ...]
+    static_dirs: tuple[Path, ...]
+
+
+def default_theme_dir() -> Path:
+    """The default theme: bundled in the wheel (`sitegen/theme/`) or the checkout's root."""
+    bundled = PACKAGE_DIR / "theme"
+    return bundled if (bundled / "templates").is_dir() else PACKAGE_DIR.parent
+
+
+def site_theme(root: Path) -> Theme:
+    """The site's own `templates/` and `static/` first, then the default theme."""
+    default = default_theme_dir()
+    dirs = [root] if root.resolve() != default.resolve() else []
+    dirs.append(default)
+    return Theme(tuple(d / "templates" for d in dirs if (d / "templates").is_dir()),
+                 tuple(d / "static" for d in dirs if (d / "static").is_dir()))
+
+
+@dataclass(frozen=True)
+class ListingView:
+    """A listing as pages show it."""
+
+    slug: str
+    title: str
+    listing: Listing
+    papers: tuple[Paper, ...]
+    """Papers in the listing's own order."""
+
+
+@dataclass(frozen=True)
+class Site:
+    """Everything the pages are made from."""
+
+    config: Config
+    papers: tuple[Paper, ...]
+    """Newest first."""
+    listings: tuple[ListingView, ...]
+    pages: tuple[Page, ...] = ()
+    notes: dict[str, str] = field(default_factory=dict)
+    """Rendered note HTML by paper slug."""
+    taxonomy: object | None = None
+    """The classification terms (sitegen.taxonomy.Taxonomy) when rules exist."""
+
+
+def listing_views(listings: list[Listing], papers: list[Paper], config: Config) -> tuple[ListingView, ...]:
+    """Each listing with its papers in listing order."""
+    slugs = listing_slugs(listings)
+    by_source = {source: paper for paper in papers for source in paper.sources}
+    views = []
+    for listing in listings:
+        settings = config.listings.get(Path(listing.path).name)
+        title = settings.title if settings and settings.title else _listing_title(listing)
+        ordered = []
+        for entry in listing.entries:
+            paper = by_source[entry.source]
+            if not ordered or ordered[-1] is not paper:
+                ordered.append(paper)
+        views.append(ListingView(slugs[listing.path], title, listing, tuple(dict.fromkeys(ordered))))
+    return tuple(views)
+
+
+def _listing_title(listing: Listing) -> str:
+    if listing.date:
+        return f"Daily papers, {listing.date.day} {listing.date:%B %Y}"
+    return f"Listing {listing.stem}"
+
+
+def asset_versions(theme: Theme) -> dict[str, bytes]:
+    """Static files by output path (`static/...`), the site's overriding the theme's."""
+    files: dict[str, bytes] = {}
+    for static_dir in reversed(theme.static_dirs):
+        for file in sorted(static_dir.rglob("*")):
+            if file.is_file() and not file.name.startswith("."):
+                files["static/" + file.relative_to(static_dir).as_posix()] = file.read_bytes()
+    return files
+
+
+def make_environment(theme: Theme, config: Config, assets: dict[str, bytes]) -> Environment:
+    """A Jinja2 environment with autoescaping, strict undefined and the site's URL helpers."""
+    env = Environment(
+        loader=FileSystemLoader([str(d) for d in theme.template_dirs]),
+        autoescape=select_autoescape(("html", "xml", "svg"), default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    base_path = config.base_path
+    fingerprints = {path: hashlib.sha256(data).hexdigest()[:10] for path, data in assets.items()}
+
+    def url(path: str = "") -> str:
+        """Site-relative path -> URL path under the base path."""
+        return base_path + path.lstrip("/")
+
+    def asset(path: str) -> str:
+        """URL of a static file with a content hash, so browsers can cache it for long."""
+        key = "static/" + path
+        return f"{url(key)}?v={fingerprints[key]}" if key in fingerprints else url(key)
+
+    def absolute(path: str = "") -> str:
+        """Absolute URL when the site has a base URL, else the root-relative one."""
+        return (config.base_url + path.lstrip("/")) if config.base_url else url(path)
+
+    env.globals.update(url=url, asset=asset, absolute=absolute, config=config,
+                       link_kinds=LINK_KINDS)
+    env.filters.update(linkify=linkify, date_label=date_label, iso=lambda d: d.isoformat() if d else "")
+    return env
+
+
+def linkify(text: str | None, links: tuple[Link, ...]) -> Markup:
+    """Escaped text with each found http(s) link made an anchor; debris stays as text."""
+    if not text:
+        return Markup("")
+    parts, position = [], 0
+    for link in links:
+        parts.append(escape(text[position:link.start]))
+        parts.append(Markup('<a href="{0}" rel="nofollow noopener">{1}</a>').format(link.url, link.url))
+        position = link.end
+    parts.append(escape(text[position:]))
+    return Markup("").join(parts)
+
+
+def date_label(value) -> str:
+    """`26 Sep 2025`; empty for no date."""
+    return f"{value.day} {value:%b %Y}" if value else ""
+
+
+def render_site(site: Site, env: Environment, assets: dict[str, bytes]) -> dict[str, bytes]:
+    """Every output file of the site, by path relative to the output root."""
+    files: dict[str, bytes] = dict(assets)
+    papers_by_slug = {paper.slug: paper for paper in site.papers}
+    listing_by_slug = {view.slug: view for view in site.listings}
+    common = {"site": site, "papers_by_slug": papers_by_slug, "listing_by_slug": listing_by_slug}
+
+    def page(path: str, template: str, **context) -> None:
+        html = env.get_template(template).render(**common, page_path=_url_path(path), **context)
+        files[path] = html.encode("utf-8")
+
+    page("index.html", "home.html",
+         recent=site.papers[:20],
+         popular=sorted((p for p in site.papers if p.upvotes), key=lambda p: (-p.upvotes, p.slug))[:10])
+    paper_template = env.get_template("paper.html")
+    for paper in site.papers:
+        path = f"papers/{paper.slug}/index.html"
+        files[path] = paper_template.render(
+            **common, page_path=_url_path(path), paper=paper, note=site.notes.get(paper.slug)
+        ).encode("utf-8")
+    page("papers/index.html", "papers.html")
+    page("listings/index.html", "listings.html")
+    for view in site.listings:
+        page(f"listings/{view.slug}/index.html", "listing.html", listing=view)
+    for doc in site.pages:
+        page(f"{doc.slug}/index.html", "page.html", doc=doc)
+    page("404.html", "404.html")
+    return files
+
+
+def _url_path(output_path: str) -> str:
+    """`papers/x/index.html` -> `papers/x/`, the path pages link to."""
+    return output_path.removesuffix("index.html")
