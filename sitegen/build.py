@@ -55,7 +55,7 @@ class Stopwatch:
             self.on_stage(name, elapsed)
 
 
-def build(config: Config, out_dir: Path, *, strict: bool = False, force: bool = False,
+def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = False, force: bool = False,
           on_stage: Callable[[str, float], None] | None = None) -> BuildResult:
     """Read, merge, render and write the site; raise BuildError before writing anything if it fails."""
     check_output_dir(out_dir, config.root, force=force)

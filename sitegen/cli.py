@@ -40,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
         "build", help="build the site into an output directory",
         description="Parse content/listings/, merge papers, and write the site.")
     _add_site_options(build_cmd)
+    build_cmd.add_argument("--no-search", dest="search", action="store_false",
+                           help="skip the search index (quicker local builds)")
     build_cmd.add_argument("--strict", action="store_true", help="treat warnings as errors (for CI)")
     build_cmd.add_argument("--force", action="store_true",
                            help="write into a non-empty directory that sitegen did not create")
@@ -69,7 +71,8 @@ def run_build(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"  {stage:<9} {seconds:6.2f} s", file=sys.stderr, flush=True)
 
-    result = build(config, out_dir, strict=args.strict, force=args.force, on_stage=progress)
+    result = build(config, out_dir, search=args.search, strict=args.strict, force=args.force,
+                   on_stage=progress)
     total = time.perf_counter() - started
     print_warnings(result)
     if not args.quiet:

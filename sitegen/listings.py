@@ -284,7 +284,8 @@ def _pair(texts: list[_Line], ends_at_metadata: bool) -> list[tuple[_Line, _Line
 
 
 def _looks_like_abstract(text: str) -> bool:
-    return len(text) > 200 or (len(text) > 80 and text.count(". ") >= 1)
+    """Abstracts are prose: long, or made of sentences; titles are short and rarely end in a full stop."""
+    return len(text) > 200 or (len(text) > 40 and (". " in text or text.endswith(".")))
 
 
 def _parse_metadata(block: list[_Line], path: str, year: int | None
