@@ -13,6 +13,7 @@ from .links import Link, find_links
 from .listings import Entry, Listing, Organization, Source
 
 SLUG_MAX = 80
+_NON_WORD = re.compile(r"[\W_]+")
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,7 @@ class Paper:
 def title_key(title: str) -> str:
     """Fold case, punctuation and white space so that copies of a title compare equal."""
     text = unicodedata.normalize("NFKC", title).casefold()
-    text = "".join(" " if unicodedata.category(c)[0] in "PZSC" else c for c in text)
-    return " ".join(text.split())
+    return _NON_WORD.sub(" ", text).strip()
 
 
 def slugify(text: str) -> str:
