@@ -43,15 +43,20 @@ class Link:
 def clean_url(raw: str) -> str:
     """Cut copy debris from a URL: `{...}` tails, unbalanced brackets, trailing punctuation."""
     url = raw.split("{", 1)[0]
-    while url:
-        last = url[-1]
+    # Count brackets once and move an end index: slicing and counting per character would be
+    # quadratic, and a hostile line can end a URL with megabytes of `)` or `.`.
+    counts = {c: url.count(c) for pair in _PAIRS.items() for c in pair}
+    end = len(url)
+    while end:
+        last = url[end - 1]
         if last in _TRAILING:
-            url = url[:-1]
-        elif last in _PAIRS and url.count(_PAIRS[last]) < url.count(last):
-            url = url[:-1]
+            end -= 1
+        elif last in _PAIRS and counts[_PAIRS[last]] < counts[last]:
+            counts[last] -= 1
+            end -= 1
         else:
             break
-    return url
+    return url[:end]
 
 
 def classify_url(url: str) -> str:

@@ -207,6 +207,14 @@ def _is_metadata(block: list[_Line]) -> bool:
 
 def _parse_compact(lines: list[_Line], path: str) -> tuple[list[Entry], list[Diagnostic]]:
     entries, diagnostics = [], []
+    stray = [line for line in lines if line.text == _SEPARATOR or _AUTHORS.match(line.text)
+             or _DATE_LINE.match(line.text)]
+    if stray:  # a rich listing whose blank lines were lost reads as compact, metadata as titles
+        diagnostics.append(Diagnostic(
+            path, stray[0].number,
+            f"{_quote(stray[0].text)} looks like rich-format metadata ({len(stray)} such line(s)), but "
+            "the file has no blank lines, so it is read as the compact format and such lines become "
+            "titles or abstracts; separate title, abstract and metadata with blank lines"))
     for i in range(0, len(lines), 2):
         title = lines[i]
         if i + 1 < len(lines):
@@ -345,6 +353,11 @@ def read_listings(listings_dir: Path, root: Path, years: dict[str, int]) -> list
     if not listings_dir.is_dir():
         raise BuildError(_relative(listings_dir, root), 0,
                          "no listings directory; create it and put listing .txt files in it")
+    for link in sorted(p for p in listings_dir.rglob("*") if p.is_symlink() and p.is_dir()):
+        real = link.resolve()
+        if not real.is_relative_to(listings_dir.resolve()):  # rglob would skip it without a word
+            raise BuildError(_relative(link, root), 0, f"is a symlink to the folder {real}, outside "
+                             f"{_relative(listings_dir, root)}; copy the listings in instead of linking to them")
     listings = []
     for file in sorted(listings_dir.rglob("*.txt")):
         shown = _relative(file, root)
@@ -352,6 +365,11 @@ def read_listings(listings_dir: Path, root: Path, years: dict[str, int]) -> list
         if not real.is_relative_to(listings_dir.resolve()):
             raise BuildError(shown, 0, f"is a symlink to {real}, outside {_relative(listings_dir, root)}; "
                              "copy the file in instead of linking to it")
+        if real.is_dir():
+            continue  # a folder named like a listing: rglob reads the files inside it
+        if real.exists() and not real.is_file():
+            raise BuildError(shown, 0, "is not a regular file (a FIFO, socket or device?); "
+                             "listings must be plain text files: remove it from content/listings/")
         try:
             data = file.read_bytes()
         except OSError as error:

@@ -86,11 +86,13 @@ def unique_slugs(keys_and_names: list[tuple[str, str]], prefix: str) -> dict[str
     """
     slugs: dict[str, str] = {}
     taken: set[str] = set()
+    next_suffix: dict[str, int] = {}  # per base, the first suffix not yet known to be taken
     for key, name in keys_and_names:
         base = slugify(name) or f"{prefix}-{hashlib.sha1(key.encode()).hexdigest()[:8]}"
-        slug, n = base, 2
+        slug, n = base, next_suffix.get(base, 2)
         while slug in taken:
             slug, n = f"{base}-{n}", n + 1
+        next_suffix[base] = n  # the suffixes before n are taken for good: linear, not quadratic
         taken.add(slug)
         slugs[key] = slug
     return slugs
