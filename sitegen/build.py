@@ -78,8 +78,12 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
         files = _render(site, theme, assets)
         files["papers.json"] = feeds.papers_json(site.papers, config, {})
     if strict and warnings:
-        raise BuildError(str(warnings[0]), 0, f"--strict: {len(warnings)} warning(s) are errors; "
-                         "fix them or build without --strict") from None
+        # Every warning is printed, one `file:line: message` line each, not only the first.
+        first, *others = warnings
+        raise BuildError(first.file, first.line, "".join(
+            [first.message, *(f"\nerror: {warning}" for warning in others),
+             f"\n--strict: {len(warnings)} warning(s) are errors; fix them or build without --strict"]
+        )) from None
     with watch.stage("write"):
         report = write_site(out_dir, files)
     inferred = tuple(

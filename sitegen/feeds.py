@@ -37,4 +37,10 @@ def papers_json(papers: tuple[Paper, ...], config: Config, term_names: dict[str,
         for paper in papers
     ]
     document = {"version": PAPERS_JSON_VERSION, "title": config.title, "papers": records}
-    return (json.dumps(document, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    text = json.dumps(document, ensure_ascii=False, indent=1)
+    # The same JSON, but no title can read as markup if a browser sniffs the file as HTML or a
+    # page embeds it in <script>: `<`, `>`, `&` and line separators only occur inside strings.
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(char, escaped)
+    return (text + "\n").encode("utf-8")

@@ -87,10 +87,13 @@ def find_links(text: str) -> list[Link]:
     for match in _URL.finditer(text):
         url = clean_url(match.group())
         try:
-            host = urlsplit(url).hostname
+            parts = urlsplit(url)
+            host = parts.hostname
         except ValueError:  # a malformed IPv6 literal or port: leave it as text
             continue
         if not host or "." not in host:
+            continue
+        if "@" in parts.netloc:  # `https://github.com@evil.example/` goes elsewhere than it reads
             continue
         links.append(Link(url, classify_url(url), match.start(), match.start() + len(url)))
     return links

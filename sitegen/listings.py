@@ -300,6 +300,7 @@ def _parse_metadata(block: list[_Line], path: str, year: int | None
                     ) -> tuple[dict, list[Diagnostic]]:
     meta: dict = {}
     problems = []
+    dated = False
     for line in block:
         text = line.text
         if text == _SEPARATOR:
@@ -307,11 +308,16 @@ def _parse_metadata(block: list[_Line], path: str, year: int | None
         if match := _AUTHORS.match(text):
             meta["authors_count"] = int(match["count"])
         elif match := _DATE_LINE.match(text):
+            dated = True
             month, day = MONTHS[match["month"][:3].lower()], int(match["day"])
             explicit = match["year"]
             use_year = int(explicit) if explicit else year
             if match["upvotes"]:
                 meta["upvotes"] = int(match["upvotes"])
+            if _make_date(use_year or 2000, month, day) is None:  # 2000: a leap year
+                problems.append(Diagnostic(path, line.number, f"{_quote(text)} is not a real date; "
+                                           "fix the day or month"))
+                continue
             if use_year is None:
                 problems.append(Diagnostic(
                     path, line.number, f"date {_quote(text)} has no year and the listing gives "
@@ -330,6 +336,10 @@ def _parse_metadata(block: list[_Line], path: str, year: int | None
             problems.append(Diagnostic(
                 path, line.number, f"cannot read metadata line {_quote(text)}; expected "
                 "'• 8 authors' or 'handle Name', then '·', then a date and upvotes like 'May 30 3'"))
+    if not dated:  # every metadata block the listing pages show ends with a date line
+        problems.append(Diagnostic(
+            path, block[0].number, "metadata without a date line such as 'May 30 3' (truncated "
+            "copy?); the paper is kept undated"))
     return meta, problems
 
 
