@@ -34,6 +34,9 @@ from sitegen.papers import merge, title_key
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "content" / "listings"
 """The seed listings of a checkout (the same files as the project's default content)."""
 
+RULES_FILE = "rules.toml"
+"""Topic and hardware rules next to the seed listings' directory, copied along."""
+
 PAPERS_PER_LISTING = 500
 OVERLAP = 0.05
 """Share of papers that also appear in a second listing."""
@@ -110,6 +113,8 @@ class _Listing:
 def generate(n: int, dest: Path, seed: int = 0, seeds_dir: Path = SEEDS_DIR) -> None:
     """Write `dest/sitegen.toml` and `dest/content/listings/*.txt` holding `n` distinct papers.
 
+    The seeds' `content/rules.toml`, when there is one, is copied to `dest/content/`.
+
     Raises FileExistsError when `dest` exists and is not empty (nothing is overwritten).
     """
     if n < 1:
@@ -147,6 +152,9 @@ def generate(n: int, dest: Path, seed: int = 0, seeds_dir: Path = SEEDS_DIR) -> 
     for listing, papers in zip(listings, entries):
         text = _write_rich(listing, papers) if listing.rich else _write_compact(papers)
         (listings_dir / listing.name).write_bytes(text.encode("utf-8"))
+    rules = seeds_dir.parent / RULES_FILE
+    if rules.is_file():  # the curator's topic and hardware rules, so builds classify as usual
+        (dest / "content" / RULES_FILE).write_bytes(rules.read_bytes())
 
 
 def _pools(seeds_dir: Path) -> _Pools:

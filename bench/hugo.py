@@ -5,8 +5,9 @@ Hugo content page per paper (front matter: title, date, topics and hardware taxo
 upvotes, authors or organisation) with a small theme that renders a paper page comparable to
 sitegen's: title, metadata, abstract with live links, topic and hardware terms (and, with
 `related=True`, five related papers via Hugo's `.Related`); term, taxonomy, section and home
-pages; `data-pagefind-body` on paper pages only,
-with Pagefind filters (topic, hardware, year) and sorts (date, upvotes).
+pages; `data-pagefind-body` on paper pages only, with Pagefind filters (topic, hardware,
+year) and sorts (date, upvotes). The terms come from sitegen's own rules when
+`sitegen.taxonomy` and the site's `content/rules.toml` exist, else from a keyword pass.
 
 `time_hugo` and `time_pagefind` run `hugo --quiet` and `python -m pagefind --site public`
 as subprocesses and measure each one's wall time and peak RSS (`os.wait4` gives the
@@ -217,6 +218,8 @@ class Measurement:
     """Wall time from start to exit."""
     peak_rss_mb: float
     """Peak resident memory of the process tree (largest process), in MiB."""
+    cpu_seconds: float
+    """User + system CPU time of the process tree: steadier than wall time on a busy machine."""
     returncode: int
     output: str
     """Standard output and error, interleaved."""
@@ -233,10 +236,45 @@ def measure(command: list[str], cwd: Path | None = None, env: dict[str, str] | N
         output.seek(0)
         text = output.read().decode("utf-8", errors="replace")
     divisor = 1024 * 1024 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
-    return Measurement(seconds, usage.ru_maxrss / divisor, process.returncode, text)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Measurement(seconds, usage.ru_maxrss / divisor, cpu, process.returncode, text)
 
 
-def classify(paper: Paper) -> tuple[list[str], list[str]]:
+RULES_FILE = "content/rules.toml"
+"""The site's topic and hardware rules, read by sitegen.taxonomy when it is there."""
+
+
+def terms(papers: list[Paper], source: Path) -> tuple[list[tuple[list[str], list[str]]], str]:
+    """Topic and hardware term names per paper, and which classifier gave them.
+
+    sitegen's own rules (`sitegen.taxonomy`, `content/rules.toml`) when both exist, so
+    both sites get the same terms; a hardware model also lists its architecture, vendor
+    and class, as sitegen's hardware pages do. Otherwise the keyword pass above.
+    """
+    try:
+        from sitegen.taxonomy import classify as classify_all, load_rules
+    except ImportError:
+        return [keyword_terms(p) for p in papers], "keyword pass (no sitegen.taxonomy)"
+    taxonomy = load_rules(source / RULES_FILE, RULES_FILE)
+    if not taxonomy.matchers:
+        return [keyword_terms(p) for p in papers], f"keyword pass (no rules in {RULES_FILE})"
+    classified, _ = classify_all(papers, taxonomy)
+
+    def name(slug: str) -> str:
+        term = taxonomy.term(slug)
+        return term.name if term else slug
+
+    result = []
+    for paper in classified:
+        hardware: dict[str, None] = {}
+        for mention in paper.hardware:
+            hardware[name(mention.slug)] = None
+            hardware.update((term.name, None) for term in taxonomy.ancestors(mention.slug))
+        result.append(([name(slug) for slug in paper.topics], list(hardware)))
+    return result, f"sitegen.taxonomy with {RULES_FILE}"
+
+
+def keyword_terms(paper: Paper) -> tuple[list[str], list[str]]:
     """Topic and hardware terms of a paper, from the keyword rules above."""
     text = f"{paper.title}\n{paper.abstract or ''}"
     lower = text.lower()
@@ -261,8 +299,10 @@ def read_papers(source: Path) -> list[Paper]:
     return papers
 
 
-def write_site(source: Path, dest: Path, related: bool = False) -> int:
-    """Write a Hugo site for the papers of the sitegen source `source`; return the paper count.
+def write_site(source: Path, dest: Path, related: bool = False) -> tuple[int, str]:
+    """Write a Hugo site for the papers of the sitegen source `source`.
+
+    Returns the number of papers and which classifier gave their terms.
 
     `related` adds five related papers to each paper page. It is off by default, as in the
     reference measurement (minimal paper pages, two taxonomies): it makes Hugo's page
@@ -270,6 +310,7 @@ def write_site(source: Path, dest: Path, related: bool = False) -> int:
     """
     papers = read_papers(source)
     config = load_config(source)
+    paper_terms, classifier = terms(papers, source)
     if dest.exists():
         shutil.rmtree(dest)
     papers_dir = dest / "content" / "papers"
@@ -285,13 +326,12 @@ def write_site(source: Path, dest: Path, related: bool = False) -> int:
     (papers_dir / "_index.md").write_text('+++\ntitle = "Papers"\n+++\n')
     (dest / "content" / "search").mkdir()
     (dest / "content" / "search" / "index.md").write_text('+++\ntitle = "Search"\ntype = "search"\n+++\n')
-    for paper in papers:
-        (papers_dir / f"{paper.slug}.md").write_text(_page(paper), encoding="utf-8")
-    return len(papers)
+    for paper, (topics, hardware) in zip(papers, paper_terms):
+        (papers_dir / f"{paper.slug}.md").write_text(_page(paper, topics, hardware), encoding="utf-8")
+    return len(papers), classifier
 
 
-def _page(paper: Paper) -> str:
-    topics, hardware = classify(paper)
+def _page(paper: Paper, topics: list[str], hardware: list[str]) -> str:
     front = [f"title = {_toml(paper.title)}"]
     if paper.published:
         front.append(f"date = {paper.published.isoformat()}")
@@ -384,8 +424,8 @@ def main(argv: list[str] | None = None) -> int:
         print("error: hugo is not installed (Debian: apt-get install hugo)", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    papers = write_site(args.source, args.dest, related=args.related)
-    print(f"wrote {papers:,} paper pages as a Hugo site in {args.dest} "
+    papers, classifier = write_site(args.source, args.dest, related=args.related)
+    print(f"wrote {papers:,} paper pages as a Hugo site in {args.dest}, terms from {classifier} "
           f"({time.perf_counter() - started:.1f} s); {hugo_version()}")
     hugo_runs, pagefind_runs = [], []
     for run in range(1, args.runs + 1):
@@ -393,8 +433,9 @@ def main(argv: list[str] | None = None) -> int:
         pagefind = time_pagefind(args.dest / "public")
         hugo_runs.append(hugo)
         pagefind_runs.append(pagefind)
-        print(f"run {run}: hugo {hugo.seconds:.2f} s, {hugo.peak_rss_mb:.0f} MiB; "
-              f"pagefind {pagefind.seconds:.2f} s, {pagefind.peak_rss_mb:.0f} MiB; "
+        print(f"run {run}: hugo {hugo.seconds:.2f} s (CPU {hugo.cpu_seconds:.2f} s), "
+              f"{hugo.peak_rss_mb:.0f} MiB; pagefind {pagefind.seconds:.2f} s "
+              f"(CPU {pagefind.cpu_seconds:.2f} s), {pagefind.peak_rss_mb:.0f} MiB; "
               f"{count_pages(args.dest / 'public'):,} HTML pages")
     median = statistics.median
     print(f"median of {args.runs}: hugo {median(m.seconds for m in hugo_runs):.2f} s "

@@ -39,6 +39,8 @@ class Build:
     """Seconds from process start to exit (interpreter start-up and imports included)."""
     tree_rss_mb: float
     """Peak RSS of the largest process of the build's process tree (os.wait4)."""
+    cpu: float
+    """User + system CPU seconds of the build's process tree."""
     stages: dict[str, float] = field(default_factory=dict)
     total: float | None = None
     """The build's own total, from `--timings`."""
@@ -152,7 +154,8 @@ def run_size(size: int, root: Path, args: argparse.Namespace, use_hugo: bool) ->
     hugo_site = root / "hugo"
     if use_hugo:
         _log(f"[{size:,}] writing the Hugo site")
-        hugo.write_site(source, hugo_site, related=args.hugo_related)
+        _, classifier = hugo.write_site(source, hugo_site, related=args.hugo_related)
+        _log(f"[{size:,}] Hugo site written; terms from {classifier}")
     result = SizeResult(size)
     for run in range(1, args.runs + 1):
         out = root / "out"
@@ -165,16 +168,18 @@ def run_size(size: int, root: Path, args: argparse.Namespace, use_hugo: bool) ->
         shutil.rmtree(out_quick, ignore_errors=True)
         quick = build(source, out_quick, root / "timings-no-search.json", "--no-search")
         result.no_search.append(quick)
-        line = (f"[{size:,}] run {run}: full {full.wall:.2f} s ({_mb(full.peak_rss_mb or full.tree_rss_mb)}), "
+        line = (f"[{size:,}] run {run}: full {full.wall:.2f} s (CPU {full.cpu:.2f} s, "
+                f"{_mb(full.peak_rss_mb or full.tree_rss_mb)}), "
                 f"rebuild {rebuild.wall:.2f} s, no-search {quick.wall:.2f} s")
         if use_hugo:
             h = hugo.time_hugo(hugo_site)
             p = hugo.time_pagefind(hugo_site / "public")
-            result.hugo.append({"hugo_s": h.seconds, "hugo_rss_mb": h.peak_rss_mb,
-                                "pagefind_s": p.seconds, "pagefind_rss_mb": p.peak_rss_mb,
+            result.hugo.append({"hugo_s": h.seconds, "hugo_cpu_s": h.cpu_seconds, "hugo_rss_mb": h.peak_rss_mb,
+                                "pagefind_s": p.seconds, "pagefind_cpu_s": p.cpu_seconds,
+                                "pagefind_rss_mb": p.peak_rss_mb,
                                 "pages": hugo.count_pages(hugo_site / "public")})
-            line += (f"; hugo {h.seconds:.2f} s ({_mb(h.peak_rss_mb)}), "
-                     f"pagefind {p.seconds:.2f} s ({_mb(p.peak_rss_mb)})")
+            line += (f"; hugo {h.seconds:.2f} s (CPU {h.cpu_seconds:.2f} s, {_mb(h.peak_rss_mb)}), "
+                     f"pagefind {p.seconds:.2f} s (CPU {p.cpu_seconds:.2f} s, {_mb(p.peak_rss_mb)})")
         _log(line)
     return result
 
@@ -190,7 +195,7 @@ def build(source: Path, out: Path, timings: Path, *extra: str) -> Build:
     if measured.returncode != 0:
         raise SystemExit(f"error: `{' '.join(command)}` failed with exit code {measured.returncode}:\n"
                          f"{measured.output[-4000:]}")
-    result = Build(measured.seconds, measured.peak_rss_mb)
+    result = Build(measured.seconds, measured.peak_rss_mb, measured.cpu_seconds)
     if timings.is_file():
         data = json.loads(timings.read_text(encoding="utf-8"))
         result.stages = {name: float(seconds) for name, seconds in data.get("stages", {}).items()}
@@ -214,6 +219,7 @@ def medians(result: SizeResult) -> dict:
         "stages": {s: med([b.stages.get(s) for b in full]) for s in stage_names},
         "total": med([b.total for b in full]),
         "wall": med([b.wall for b in full]),
+        "cpu": med([b.cpu for b in full]),
         "sitegen_rss_mb": med([b.peak_rss_mb if b.peak_rss_mb is not None else b.tree_rss_mb for b in full]),
         "indexer_rss_mb": med([b.search_peak_rss_mb for b in full]),
         "pages": med([b.pages for b in full]),
@@ -222,11 +228,13 @@ def medians(result: SizeResult) -> dict:
         "hugo_s": med([h["hugo_s"] for h in result.hugo]),
         "pagefind_s": med([h["pagefind_s"] for h in result.hugo]),
         "hugo_pagefind_s": med([h["hugo_s"] + h["pagefind_s"] for h in result.hugo]),
+        "hugo_pagefind_cpu_s": med([h["hugo_cpu_s"] + h["pagefind_cpu_s"] for h in result.hugo]),
         "hugo_rss_mb": med([h["hugo_rss_mb"] for h in result.hugo]),
         "pagefind_rss_mb": med([h["pagefind_rss_mb"] for h in result.hugo]),
         "hugo_pages": med([h["pages"] for h in result.hugo]),
     }
     m["ratio"] = m["wall"] / m["hugo_pagefind_s"] if m["hugo_pagefind_s"] else None
+    m["cpu_ratio"] = m["cpu"] / m["hugo_pagefind_cpu_s"] if m["hugo_pagefind_cpu_s"] else None
     m["no_search_vs_hugo"] = m["no_search_wall"] / m["hugo_s"] if m["hugo_s"] else None
     return m
 
@@ -239,7 +247,7 @@ def table(results: list[SizeResult], use_hugo: bool) -> str:
               "no-search", "rebuild"]
     if use_hugo:
         header += ["Hugo", "Pagefind", "Hugo+Pagefind", "Hugo RSS", "Pagefind RSS", "Hugo pages",
-                   "sitegen / (Hugo+Pagefind)", "no-search / Hugo"]
+                   "sitegen / (Hugo+Pagefind)", "same, CPU time", "no-search / Hugo"]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---:" for _ in header) + "|"]
     for size, m in rows:
         cells = [f"{size:,}", *(_s(m["stages"].get(s)) for s in stage_names), _s(m["total"]),
@@ -248,7 +256,7 @@ def table(results: list[SizeResult], use_hugo: bool) -> str:
         if use_hugo:
             cells += [_s(m["hugo_s"]), _s(m["pagefind_s"]), _s(m["hugo_pagefind_s"]),
                       _mb(m["hugo_rss_mb"]), _mb(m["pagefind_rss_mb"]), _n(m["hugo_pages"]),
-                      _x(m["ratio"]), _x(m["no_search_vs_hugo"])]
+                      _x(m["ratio"]), _x(m["cpu_ratio"]), _x(m["no_search_vs_hugo"])]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
