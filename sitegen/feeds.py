@@ -1,8 +1,18 @@
-"""Machine-readable outputs: `papers.json`."""
+"""Machine-readable outputs: `papers.json`, the Atom feeds, `sitemap.xml`, `robots.txt`, `.nojekyll`.
+
+Every URL honours the base URL: absolute when `base_url` is set, else root-relative under
+`/` (readers resolve those against the feed's address; a sitemap needs absolute URLs to be
+accepted by crawlers, so set `base_url` for one they use). Nothing here reads the clock: a
+feed's `updated` is the newest paper's date.
+"""
 
 from __future__ import annotations
 
 import json
+import re
+import uuid
+import xml.etree.ElementTree as ET
+from datetime import date
 
 from .config import Config
 from .papers import Paper
@@ -44,3 +54,124 @@ def papers_json(papers: tuple[Paper, ...], config: Config, term_names: dict[str,
                           ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(char, escaped)
     return (text + "\n").encode("utf-8")
+
+
+FEED_SIZE = 50
+"""Papers in each Atom feed: the newest ones."""
+ATOM_NS = "http://www.w3.org/2005/Atom"
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+NOT_IN_SITEMAP = frozenset({"404.html", "search/index.html"})
+"""Pages that are not content: the error page and the (empty until queried) search page."""
+_ID_NAMESPACE = uuid.UUID("0b7e4b3c-8f3a-5c1e-9a57-7f1f3c1d2e40")
+"""Namespace of the entry ids: `urn:uuid:` + uuid5(namespace, the paper's title key)."""
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+"""Characters XML 1.0 cannot hold; copy-pasted listings sometimes carry them."""
+
+
+def crawler_files(site, files: dict[str, bytes], term_names: dict[str, str] | None = None) -> dict[str, bytes]:
+    """`feed.xml`, per-topic feeds (where the topic page exists), `sitemap.xml`, `robots.txt`, `.nojekyll`.
+
+    `site` is the render.Site; `files` the pages rendered so far (the sitemap lists them).
+    """
+    config = site.config
+    if term_names is None:
+        terms = getattr(site.taxonomy, "terms", None) or {}
+        term_names = {slug: term.name for slug, term in terms.items()}
+    out = {"feed.xml": atom_feed(site.papers, config, "feed.xml", "", config.title, term_names)}
+    topics = sorted({slug for paper in site.papers for slug in paper.topics})
+    for slug in topics:
+        if f"topics/{slug}/index.html" in files:
+            papers = tuple(p for p in site.papers if slug in p.topics)
+            out[f"topics/{slug}/feed.xml"] = atom_feed(
+                papers, config, f"topics/{slug}/feed.xml", f"topics/{slug}/",
+                f"{config.title}: {term_names.get(slug, slug)}", term_names)
+    out["sitemap.xml"] = sitemap_xml([*files, *out], config)
+    out["robots.txt"] = robots_txt(config)
+    out[".nojekyll"] = b""  # GitHub Pages: serve the files as they are, no Jekyll
+    return out
+
+
+def site_url(config: Config, path: str = "") -> str:
+    """The URL of a site path: absolute under the base URL when there is one, else under `/`."""
+    return (config.base_url or config.base_path) + path.lstrip("/")
+
+
+def atom_feed(papers: tuple[Paper, ...], config: Config, path: str, page: str, title: str,
+              term_names: dict[str, str]) -> bytes:
+    """An Atom feed of the `FEED_SIZE` first of `papers` (newest first), served at `path`, about `page`.
+
+    Entry ids are `urn:uuid:`s derived from the paper's identity (its folded title), so they
+    survive moving the site to another address. Undated papers come last and take the
+    feed's date.
+    """
+    entries = papers[:FEED_SIZE]
+    newest = max((p.published for p in entries if p.published), default=None)
+    updated = _timestamp(newest)
+    feed = ET.Element("feed", {"xmlns": ATOM_NS, "xml:lang": config.language})
+    _text(feed, "title", title)
+    if config.description:
+        _text(feed, "subtitle", config.description)
+    _text(feed, "id", site_url(config, path) if config.base_url
+          else f"urn:uuid:{uuid.uuid5(_ID_NAMESPACE, 'feed:' + config.title + ':' + path)}")
+    _text(feed, "updated", updated)
+    ET.SubElement(feed, "link", {"rel": "self", "type": "application/atom+xml", "href": site_url(config, path)})
+    ET.SubElement(feed, "link", {"rel": "alternate", "type": "text/html", "href": site_url(config, page)})
+    author = ET.SubElement(feed, "author")
+    _text(author, "name", config.title)
+    _text(feed, "generator", "sitegen")
+    for paper in entries:
+        entry = ET.SubElement(feed, "entry")
+        _text(entry, "title", paper.title)
+        _text(entry, "id", paper_id(paper))
+        ET.SubElement(entry, "link", {"rel": "alternate", "type": "text/html",
+                                      "href": site_url(config, f"papers/{paper.slug}/")})
+        if paper.published:
+            _text(entry, "published", _timestamp(paper.published))
+        _text(entry, "updated", _timestamp(paper.published) if paper.published else updated)
+        if paper.organization:
+            _text(ET.SubElement(entry, "author"), "name", paper.organization.name)
+        for slug in paper.topics:
+            ET.SubElement(entry, "category", {"term": slug, "label": term_names.get(slug, slug)})
+        if paper.abstract:
+            _text(entry, "summary", paper.abstract)
+    return _xml(feed)
+
+
+def paper_id(paper: Paper) -> str:
+    """A permanent, unique id for a paper, independent of where the site is served."""
+    return f"urn:uuid:{uuid.uuid5(_ID_NAMESPACE, paper.key)}"
+
+
+def sitemap_xml(paths, config: Config) -> bytes:
+    """A sitemap of every HTML page among `paths` except the 404 and search pages."""
+    urlset = ET.Element("urlset", {"xmlns": SITEMAP_NS})
+    pages = sorted(p.removesuffix("index.html") for p in paths if p.endswith(".html") and p not in NOT_IN_SITEMAP)
+    for page in pages:
+        _text(ET.SubElement(urlset, "url"), "loc", site_url(config, page))
+    return _xml(urlset)
+
+
+def robots_txt(config: Config) -> bytes:
+    """Allow everything; name the sitemap when its absolute URL is known."""
+    lines = ["User-agent: *", "Disallow:"]
+    if config.base_url:
+        lines.append(f"Sitemap: {site_url(config, 'sitemap.xml')}")
+    else:
+        lines.append("# Set base_url in sitegen.toml (or pass --base-url) to list the sitemap here.")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _timestamp(day: date | None) -> str:
+    return f"{day.isoformat()}T00:00:00Z" if day else "1970-01-01T00:00:00Z"
+
+
+def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:
+    element = ET.SubElement(parent, tag)
+    element.text = _NOT_XML.sub("", text)
+    return element
+
+
+def _xml(root: ET.Element) -> bytes:
+    ET.indent(root, space=" ")
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="utf-8",
+                                                                      xml_declaration=False) + b"\n"

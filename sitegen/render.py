@@ -176,6 +176,7 @@ def render_site(site: Site, env: Environment, assets: dict[str, bytes]) -> dict[
         page(f"listings/{view.slug}/index.html", "listing.html", listing=view)
     for doc in site.pages:
         page(f"{doc.slug}/index.html", "page.html", doc=doc)
+    page("search/index.html", "search.html")
     page("404.html", "404.html")
     return files
 

@@ -1,0 +1,163 @@
+"""The Pagefind index: built over the written pages, paper pages only, rebuilt only when they change."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import copy_seed_source, run_sitegen
+from sitegen.output import replace_subtree
+
+EXTRA_PAPER = """
+
+A Freshly Added Paper About Tensor Cores
+
+We measure tensor cores on an H100 and find that they are fast. Code: https://github.com/example/fresh
+
+  • 3 authors
+·
+Oct 1 7
+"""
+
+
+def entry(site: Path) -> dict:
+    return json.loads((site / "pagefind" / "pagefind-entry.json").read_text("utf-8"))
+
+
+def page_count(site: Path) -> int:
+    return sum(language["page_count"] for language in entry(site)["languages"].values())
+
+
+def bundle_files(site: Path) -> dict[str, int]:
+    """Files of the bundle with their modification times (ns)."""
+    return {p.relative_to(site).as_posix(): p.stat().st_mtime_ns
+            for p in sorted((site / "pagefind").rglob("*")) if p.is_file()}
+
+
+def test_seed_index_holds_the_paper_pages_only(built_site) -> None:
+    site = built_site()
+    papers = list((site / "papers").glob("*/index.html"))
+    assert len(papers) == 175
+    assert page_count(site) == len(papers)
+    assert (site / "pagefind" / "pagefind.js").is_file()
+    assert not list(site.glob(".pagefind*")), "no staging directory is left behind"
+    assert "pagefind/" not in (site / ".sitegen-manifest").read_text()
+
+
+def test_paper_pages_carry_filters_sorts_and_result_metadata(built_site) -> None:
+    site = built_site()
+    html = (site / "papers" / "helpsteer2-open-source-dataset-for-training-top-performing-reward-models"
+            / "index.html").read_text("utf-8")
+    assert 'data-pagefind-filter="year:2024"' in html
+    assert 'data-pagefind-sort="date:2024-06-12"' in html
+    assert 'data-pagefind-sort="upvotes:3"' in html
+    assert 'data-pagefind-meta="date:12 Jun 2024"' in html
+    assert 'data-pagefind-meta="upvotes:3"' in html
+    body = html.index("data-pagefind-body")
+    assert body < html.index("data-pagefind-sort") < html.index("</article>")
+    assert "data-pagefind-body" not in (site / "index.html").read_text("utf-8")
+    assert "data-pagefind-body" not in (site / "search" / "index.html").read_text("utf-8")
+
+
+def test_search_page_points_at_the_bundle_under_the_base_path(built_site) -> None:
+    html = (built_site("https://user.github.io/repo/") / "search" / "index.html").read_text("utf-8")
+    assert 'data-bundle="/repo/pagefind/"' in html and 'data-base="/repo/"' in html
+    assert re.search(r'<script src="/repo/static/search\.js\?v=\w+" defer>', html)
+    assert 'name="q"' in html and 'action="/repo/search/"' in html
+
+
+def test_rebuild_skips_indexing_until_a_paper_changes(tmp_path) -> None:
+    source = copy_seed_source(tmp_path / "source")
+    site = tmp_path / "site"
+    timings = tmp_path / "timings.json"
+    first = run_sitegen("build", "--source", str(source), "--out", str(site), "--timings", str(timings))
+    assert first.returncode == 0, first.stderr
+    assert "search index: 175 pages" in first.stdout
+    assert "search" in json.loads(timings.read_text())["stages"]
+    before = bundle_files(site)
+
+    again = run_sitegen("build", "--source", str(source), "--out", str(site))
+    assert again.returncode == 0, again.stderr
+    assert "search index unchanged" in again.stdout
+    assert bundle_files(site) == before
+
+    # A page the index does not read (About) changes: still no re-indexing.
+    about = source / "content" / "pages" / "about.md"
+    about.write_text(about.read_text() + "\nOne more line.\n")
+    third = run_sitegen("build", "--source", str(source), "--out", str(site))
+    assert "1 written" in third.stdout and "search index unchanged" in third.stdout
+
+    # A new paper: indexed.
+    listing = next((source / "content" / "listings").glob("000_*.txt"))
+    listing.chmod(0o644)
+    listing.write_text(listing.read_text() + EXTRA_PAPER)
+    fourth = run_sitegen("build", "--source", str(source), "--out", str(site))
+    assert fourth.returncode == 0, fourth.stderr
+    assert "search index: 176 pages" in fourth.stdout
+    assert page_count(site) == 176
+
+
+def test_pages_written_by_a_no_search_build_are_indexed_by_the_next_build(tmp_path) -> None:
+    source = copy_seed_source(tmp_path / "source")
+    site = tmp_path / "site"
+    assert run_sitegen("build", "--source", str(source), "--out", str(site)).returncode == 0
+    listing = next((source / "content" / "listings").glob("000_*.txt"))
+    listing.chmod(0o644)
+    listing.write_text(listing.read_text() + EXTRA_PAPER)
+    quick = run_sitegen("build", "--source", str(source), "--out", str(site), "--no-search")
+    assert quick.returncode == 0 and "not updated (--no-search)" in quick.stdout
+    assert page_count(site) == 175  # the old index is kept, so search still works meanwhile
+    full = run_sitegen("build", "--source", str(source), "--out", str(site))
+    assert "search index: 176 pages" in full.stdout
+
+    # A paper removed by a --no-search build: the next build re-indexes too.
+    listing.write_text(listing.read_text().replace(EXTRA_PAPER, ""))
+    assert run_sitegen("build", "--source", str(source), "--out", str(site), "--no-search").returncode == 0
+    assert "search index: 175 pages" in run_sitegen("build", "--source", str(source), "--out", str(site)).stdout
+
+
+def test_a_pagefind_failure_stops_the_build_and_removes_the_stale_index(tmp_path) -> None:
+    source = copy_seed_source(tmp_path / "source")
+    site = tmp_path / "site"
+    assert run_sitegen("build", "--source", str(source), "--out", str(site)).returncode == 0
+    listing = next((source / "content" / "listings").glob("000_*.txt"))
+    listing.chmod(0o644)
+    listing.write_text(listing.read_text() + EXTRA_PAPER)
+    env = {**os.environ, "PAGEFIND_BINARY_PATH": shutil.which("false") or "/bin/false"}
+    failed = subprocess.run([sys.executable, "-m", "sitegen", "build", "--source", str(source), "--out",
+                             str(site)], capture_output=True, text=True, env=env, timeout=300)
+    assert failed.returncode == 1
+    assert "Pagefind failed" in failed.stderr and "--no-search" in failed.stderr
+    assert "Traceback" not in failed.stderr
+    assert not (site / "pagefind").exists()
+    assert run_sitegen("build", "--source", str(source), "--out", str(site)).returncode == 0
+    assert page_count(site) == 176
+
+
+def test_a_site_without_papers_has_no_index(tmp_path) -> None:
+    source = tmp_path / "source"
+    (source / "content" / "listings").mkdir(parents=True)
+    result = run_sitegen("build", "--source", str(source), "--out", str(tmp_path / "site"))
+    assert result.returncode == 0, result.stderr
+    assert "no pages to index" in result.stdout
+    assert not (tmp_path / "site" / "pagefind").exists()
+    assert (tmp_path / "site" / "search" / "index.html").is_file()
+
+
+def test_replace_subtree_swaps_a_tree_and_cleans_leftovers(tmp_path) -> None:
+    out = tmp_path / "out"
+    (out / "pagefind" / "old").mkdir(parents=True)
+    (out / "pagefind" / "old" / "a.txt").write_text("old")
+    (out / ".pagefind.sitegen-old").mkdir()  # left by an interrupted swap
+    new = tmp_path / "elsewhere" / "pagefind"
+    (new / "fragment").mkdir(parents=True)
+    (new / "fragment" / "b.txt").write_text("new")
+    replace_subtree(out, "pagefind", new)
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
+        "pagefind", "pagefind/fragment", "pagefind/fragment/b.txt"]
+    assert not new.exists()

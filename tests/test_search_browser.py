@@ -1,0 +1,136 @@
+"""The search page in a real Chromium, with the site served under /repo/ as GitHub Pages does."""
+
+from __future__ import annotations
+
+import json
+import re
+from html import unescape
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+BASE_URL = "https://user.github.io/repo/"
+
+
+@pytest.fixture(scope="module")
+def papers_by_url(request):
+    built_site = request.getfixturevalue("built_site")
+    data = json.loads((built_site(BASE_URL) / "papers.json").read_text("utf-8"))
+    return {urlsplit(p["url"]).path: p for p in data["papers"]}
+
+
+def result_urls(page) -> list[str]:
+    return page.locator("#search-results > li .card-title a").evaluate_all(
+        "links => links.map(a => a.getAttribute('href'))")
+
+
+def hardware_of(site, url: str) -> set[str]:
+    """The hardware filter values of the paper page at `url` (under /repo/)."""
+    html = (site / url.removeprefix("/repo/") / "index.html").read_text("utf-8")
+    return {unescape(value) for value in re.findall(r'data-pagefind-filter="hardware:([^"]*)"', html)}
+
+
+def wait_for_status(page, pattern: str) -> str:
+    page.wait_for_function("re => new RegExp(re).test(document.querySelector('#search-status').textContent)",
+                           arg=pattern)
+    return page.locator("#search-status").text_content()
+
+
+def test_query_from_the_address_filters_and_sorts(built_site, static_server, page, papers_by_url):
+    site = built_site(BASE_URL)
+    base = static_server(site, "/repo/")
+    transferred: list[int] = []
+
+    def count(response) -> None:
+        try:
+            transferred.append(len(response.body()))
+        except Exception:  # redirects and aborted requests have no body
+            pass
+
+    page.on("response", count)
+    page.goto(base + "search/?q=gaussian+splatting")
+    status = wait_for_status(page, r"papers? for")
+    page.wait_for_selector("#search-results > li .search-excerpt mark")
+    first_query_bytes = sum(transferred)
+    total = int(re.match(r"(\d+)", status)[1])
+    urls = result_urls(page)
+    assert total >= 5 and len(urls) == min(total, 20)
+    assert all(url.startswith("/repo/papers/") for url in urls), urls
+    splatting = [u for u in urls if "splatting" in (papers_by_url[u]["title"] + " "
+                                                    + (papers_by_url[u]["abstract"] or "")).lower()]
+    assert len(splatting) >= len(urls) * 0.8
+    first = page.locator("#search-results > li").first
+    assert first.locator(".card-meta").text_content().strip()  # a date (or "undated")
+    excerpt = first.locator(".search-excerpt").inner_html()
+    assert "<mark>" in excerpt and "<script" not in excerpt
+    assert page.input_value("#search-q") == "gaussian splatting"
+
+    # Narrow by hardware: a piece of hardware that some, not all, of these papers ran on.
+    options = page.locator("#search-hardware option").evaluate_all("os => os.map(o => o.value)")[1:]
+    counts: dict[str, int] = {}
+    for url in urls:
+        for name in hardware_of(site, url):
+            counts[name] = counts.get(name, 0) + 1
+    usable = sorted((name for name in counts if name in options and counts[name] < len(urls)),
+                    key=lambda name: (-counts[name], name))
+    if not usable:
+        pytest.skip("the seed site has no hardware classification yet (content/rules.toml)")
+    hardware = usable[0]
+    page.select_option("#search-hardware", hardware)
+    wait_for_status(page, re.escape(f"in {hardware}."))
+    narrowed = result_urls(page)
+    assert 0 < len(narrowed) < total
+    assert all(hardware in hardware_of(site, url) for url in narrowed)
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["q"] == ["gaussian splatting"] and query["hardware"] == [hardware]
+
+    # Sort by upvotes: the order follows the upvote counts.
+    page.select_option("#search-sort", "upvotes")
+    page.wait_for_function("() => new URLSearchParams(location.search).get('sort') === 'upvotes'")
+    page.wait_for_timeout(200)
+    votes = [papers_by_url[url]["upvotes"] or 0 for url in result_urls(page)]
+    assert votes == sorted(votes, reverse=True)
+    assert page.console_errors == []
+    print(f"\nfirst query transferred {first_query_bytes} bytes")
+
+
+def test_typing_updates_results_and_address(built_site, static_server, page, papers_by_url):
+    base = static_server(built_site(BASE_URL), "/repo/")
+    page.goto(base + "search/")
+    wait_for_status(page, "Type words")
+    page.fill("#search-q", "quantization")
+    wait_for_status(page, "for “quantization”")
+    assert parse_qs(urlsplit(page.url).query)["q"] == ["quantization"]
+    assert result_urls(page)
+    page.select_option("#search-year", "2024")
+    wait_for_status(page, "in 2024")
+    urls = result_urls(page)
+    assert urls and all(papers_by_url[u]["published"].startswith("2024") for u in urls)
+    page.fill("#search-q", "zzqxv nothing matches this")
+    status = wait_for_status(page, "No papers found")
+    assert "remove a filter" in status and result_urls(page) == []
+    # Results are a list of links: Tab from the search box reaches them in order.
+    page.fill("#search-q", "gaussian")
+    wait_for_status(page, "for “gaussian”")
+    assert page.locator("ol#search-results > li a").count() >= 1
+    assert page.console_errors == []
+
+
+def test_header_search_box_leads_to_results(built_site, static_server, page):
+    base = static_server(built_site(BASE_URL), "/repo/")
+    page.goto(base)
+    page.fill("#site-search", "video generation")
+    page.press("#site-search", "Enter")
+    page.wait_for_url(re.compile(r"/repo/search/\?q=video\+generation$"))
+    wait_for_status(page, "for “video generation”")
+    assert result_urls(page)
+    assert page.console_errors == []
+
+
+def test_site_without_index_shows_an_empty_state(built_site, static_server, page):
+    base = static_server(built_site(BASE_URL, search=False), "/repo/")
+    page.goto(base + "search/?q=gaussian")
+    status = wait_for_status(page, "not available")
+    assert "no search index" in status
+    assert page.locator("#search-q").is_disabled()
+    assert all("pagefind" in error or "404" in error for error in page.console_errors)
