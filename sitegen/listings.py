@@ -110,17 +110,23 @@ def decode(data: bytes, path: str) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
+        # error.object, not data: after a BOM, error.start counts from the end of the BOM.
+        before = error.object[: error.start]
         raise BuildError(
-            path, line,
-            f"not valid UTF-8 (byte 0x{data[error.start]:02x}); "
+            path, _line_ends(before, b"\r", b"\n") + 1,
+            f"not valid UTF-8 (byte 0x{error.object[error.start]:02x}); "
             "save the file as UTF-8 or move it out of content/listings/",
         ) from None
     if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
+        line = _line_ends(text[: text.index("\x00")], "\r", "\n") + 1
         raise BuildError(path, line, "contains NUL bytes: this looks like a binary file, "
                          "not a listing; move it out of content/listings/")
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _line_ends(text, cr, lf) -> int:
+    """Line ends in `text` as the parser counts them: `\n`, `\r\n` and a lone `\r`."""
+    return text.count(lf) + text.count(cr) - text.count(cr + lf)
 
 
 def parse_listing(text: str, path: str, year: int | None = None) -> Listing:

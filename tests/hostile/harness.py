@@ -132,23 +132,24 @@ def markup_problems(out: Path) -> list[str]:
     """Hostile markup in any file a build wrote: each problem as `path: what`."""
     problems = []
     for path in sorted(p for p in out.rglob("*") if p.is_file()):
-        rel = path.relative_to(out).as_posix()
-        data = path.read_bytes()
-        if rel.startswith("pagefind/"):
-            problems += [f"{rel}: {p}" for p in _pagefind_problems(path, data)]
-            continue
-        for payload in RAW_PAYLOADS:
-            if payload in data.lower():
-                problems.append(f"{rel}: unescaped {payload.decode()!r}")
-        if rel.endswith(".html"):
-            problems += [f"{rel}: {p}" for p in _html_problems(data)]
-        elif rel.endswith((".xml", ".svg")):
-            problems += [f"{rel}: {p}" for p in _xml_problems(data)]
-        elif rel.endswith(".json"):
-            try:
-                json.loads(data)
-            except ValueError as error:
-                problems.append(f"{rel}: not JSON ({error})")
+        problems += file_problems(path.relative_to(out).as_posix(), path.read_bytes())
+    return problems
+
+
+def file_problems(rel: str, data: bytes) -> list[str]:
+    """Hostile markup in one output file, by its path relative to the output root."""
+    if rel.startswith("pagefind/"):
+        return [f"{rel}: {p}" for p in _pagefind_problems(rel, data)]
+    problems = [f"{rel}: unescaped {payload.decode()!r}" for payload in RAW_PAYLOADS if payload in data.lower()]
+    if rel.endswith(".html"):
+        problems += [f"{rel}: {p}" for p in _html_problems(data)]
+    elif rel.endswith((".xml", ".svg")):
+        problems += [f"{rel}: {p}" for p in _xml_problems(data)]
+    elif rel.endswith(".json"):
+        try:
+            json.loads(data)
+        except ValueError as error:
+            problems.append(f"{rel}: not JSON ({error})")
     return problems
 
 
@@ -203,10 +204,10 @@ def pagefind_records(out: Path) -> list[dict]:
     return records
 
 
-def _pagefind_problems(path: Path, data: bytes) -> list[str]:
+def _pagefind_problems(rel: str, data: bytes) -> list[str]:
     """Pagefind keeps page text as text (the search page shows it with textContent); check that
     the fragments decode and no URL in them is a script URL."""
-    if "/fragment/" not in path.as_posix():
+    if "/fragment/" not in rel:
         return []
     try:
         record = json.loads(gzip.decompress(data).removeprefix(b"pagefind_dcd"))

@@ -1,0 +1,350 @@
+"""The output directory is never damaged: failed, killed and interrupted builds, refused
+directories, and symlinks planted in an old output. Real builds through the CLI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from hostile.harness import LISTINGS, REPO, build, make_site, snapshot
+
+ABSTRACT = ("We study a problem that matters for efficient inference. Our method improves throughput "
+            "by a wide margin on standard benchmarks, and we release code at https://github.com/x/y.")
+LEFTOVERS = (".sitegen-tmp", ".sitegen-manifest.sitegen-tmp")
+
+
+def _rich(*titles: str) -> str:
+    return "Daily Papers\n\nNov 4\n\n" + "".join(
+        f"{t}\n\n{ABSTRACT}\n\n  • 3 authors\n·\nMay 3, 2024 5\n\n" for t in titles)
+
+
+def _compact(numbers) -> str:
+    lines = ["Get trending papers in your email inbox!"]
+    for i in numbers:
+        lines += [f"Generated paper number {i} on fast kernels", f"Abstract {i}. {ABSTRACT}"]
+    return "\n".join(lines) + "\n"
+
+
+def _mtimes(root: Path) -> dict[str, int]:
+    return {p.relative_to(root).as_posix(): p.lstat().st_mtime_ns for p in root.rglob("*")}
+
+
+@pytest.fixture
+def built(tmp_path) -> tuple[Path, Path]:
+    """A small site, built once with its search index."""
+    root = make_site(tmp_path / "site", {"a.txt": _rich("First Paper", "Second Paper"),
+                                         "b.txt": _compact(range(3))})
+    out = tmp_path / "out"
+    result = build(root, out, "-q")
+    assert result.returncode == 0, result.stderr
+    return root, out
+
+
+def _break_listing(root: Path) -> str:
+    (root / LISTINGS / "c.txt").write_bytes(b"Title\n\nCaf\xe9\n")
+    return f"{LISTINGS}/c.txt:3: not valid UTF-8"
+
+
+def _break_template_syntax(root: Path) -> str:
+    (root / "templates").mkdir()
+    (root / "templates" / "paper.html").write_text("{% extends 'base.html' %}\n{% block main %}\n{% if %}\n")
+    return "templates/paper.html:3: template syntax error"
+
+
+def _break_template_runtime(root: Path) -> str:
+    (root / "templates").mkdir()
+    (root / "templates" / "404.html").write_text("{% extends 'base.html' %}\n{% block main %}\n"
+                                                 "{{ no_such_variable.x }}\n{% endblock %}\n")
+    return "templates/404.html:3: template error"
+
+
+def _break_config(root: Path) -> str:
+    (root / "sitegen.toml").write_text('title = "x"\nbase_url = [\n')
+    return "sitegen.toml:"
+
+
+def _break_rules(root: Path) -> str:
+    (root / "content" / "rules.toml").write_text('[[topic]]\nname = "Broken"\nmatch = ["x"\n')
+    return "content/rules.toml:"
+
+
+def _strict_warning(root: Path) -> str:
+    (root / LISTINGS / "c.txt").write_text("A Title Alone\n")
+    return f"{LISTINGS}/c.txt:1:"
+
+
+FAILURES = {f.__name__.removeprefix("_"): f for f in (
+    _break_listing, _break_template_syntax, _break_template_runtime, _break_config, _break_rules,
+    _strict_warning)}
+
+
+@pytest.mark.parametrize("failure", FAILURES)
+def test_a_failed_build_leaves_the_previous_output_byte_identical(built, failure):
+    root, out = built
+    if failure == "break_rules" and "taxonomy" not in (REPO / "sitegen" / "build.py").read_text():
+        pytest.skip("content/rules.toml is not read by the build yet")
+    before, mtimes = snapshot(out), _mtimes(out)
+    expected = FAILURES[failure](root)
+    result = build(root, out, *(["--strict"] if failure == "strict_warning" else []))
+    assert result.returncode == 1, result.stderr
+    assert f"error: {expected}" in result.stderr
+    assert snapshot(out) == before
+    assert _mtimes(out) == mtimes, "nothing was even rewritten"
+
+
+# --- Killed builds -------------------------------------------------------------------------
+
+N_OLD = 1500
+"""Papers in the site that a killed build replaces: enough for render and write to take a while."""
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    """An old output (v1) and, built elsewhere, what the next version (v2) must produce.
+
+    v2 changes the site title (every page changes), drops 150 papers (stale files to remove)
+    and adds 150 (new folders).
+    """
+    base = tmp_path_factory.mktemp("big")
+    root = make_site(base / "site", {"big.txt": _compact(range(N_OLD))}, 'title = "Old"\n')
+    old_out = base / "old"
+    assert build(root, old_out, "-q", "--no-search").returncode == 0
+    (root / "sitegen.toml").write_text('title = "New"\n')
+    (root / LISTINGS / "big.txt").write_text(_compact(range(150, N_OLD + 150)))
+    new_out = base / "new"
+    assert build(root, new_out, "-q", "--no-search").returncode == 0
+    return root, old_out, snapshot(old_out), snapshot(new_out)
+
+
+def _start(root: Path, out: Path, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen([sys.executable, "-m", "sitegen", "build", "--source", str(root), "--out",
+                             str(out), "--no-search", *args], stderr=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, text=True, env=env, start_new_session=True)
+
+
+def _after_stage(process: subprocess.Popen, stage: str) -> None:
+    """Block until the build reports (on stderr) that `stage` ended."""
+    seen = []
+    for line in process.stderr:
+        seen.append(line)
+        if line.split()[:1] == [stage]:
+            return
+    pytest.fail(f"the build ended before {stage!r}: {''.join(seen)}")
+
+
+def _when(process: subprocess.Popen, condition, timeout: float = 120) -> None:
+    """Poll `condition()` every millisecond while the build runs; fail if it ends first."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail("the build ended before the moment to stop it came")
+        time.sleep(0.001)
+
+
+def _stop(process: subprocess.Popen, sig=signal.SIGKILL) -> str:
+    os.killpg(process.pid, sig)
+    stderr = process.stderr.read()
+    process.wait(timeout=60)
+    return stderr
+
+
+def _files(entries: dict[str, bytes]) -> dict[str, bytes]:
+    return {rel: data for rel, data in entries.items() if data != b"dir"}
+
+
+def _check_consistent(out: Path, old: dict[str, bytes], new: dict[str, bytes]) -> str:
+    """Whatever moment the build died at: every file holds its old or its new bytes, nothing the
+    new site keeps has vanished, and the manifest lists every file so the next build can clean
+    up. Returns the phase the build died in."""
+    now = _files(snapshot(out, exclude=LEFTOVERS))
+    old_files, new_files = _files(old), _files(new)
+    for rel, data in now.items():
+        if rel == ".sitegen-manifest":
+            continue
+        assert data in (old_files.get(rel), new_files.get(rel)), f"{rel}: neither old nor new bytes (partial)"
+    for rel in old_files:
+        assert rel in now or rel not in new_files, f"{rel} vanished"
+    manifest = set(now[".sitegen-manifest"].decode().split())
+    assert set(now) - {".sitegen-manifest"} <= manifest, "files the manifest does not list"
+    assert not [rel for rel in now if rel.endswith(".sitegen-tmp")], "temp files among the pages"
+    if now == old_files:
+        return "staging" if (out / ".sitegen-tmp").exists() else "before writing"
+    return "renaming"
+
+
+def _middle_changed_page(old: dict[str, bytes], new: dict[str, bytes]) -> str:
+    """A page halfway through the writer's (sorted) order whose bytes change."""
+    changed = sorted(rel for rel, data in _files(new).items() if old.get(rel) not in (None, data))
+    return changed[len(changed) // 2]
+
+
+def test_killed_while_rendering_leaves_the_old_tree(big, tmp_path):
+    root, old_out, old, _ = big
+    out = tmp_path / "out"
+    shutil.copytree(old_out, out, symlinks=True)
+    process = _start(root, out)
+    _after_stage(process, "merge")  # rendering has begun and takes seconds for this site
+    time.sleep(0.1)
+    _stop(process)
+    assert snapshot(out) == old
+
+
+@pytest.mark.parametrize("moment", ["staging", "renaming"])
+def test_killed_while_writing_leaves_old_or_new_files_and_the_next_build_cleans_up(big, tmp_path, moment):
+    root, old_out, old, new = big
+    out = tmp_path / "out"
+    shutil.copytree(old_out, out, symlinks=True)
+    process = _start(root, out)
+    if moment == "staging":
+        staging = out / ".sitegen-tmp"
+        _when(process, lambda: staging.is_dir() and len(os.listdir(staging)) > 200)
+    else:
+        middle = out / _middle_changed_page(old, new)
+        _when(process, lambda: middle.read_bytes() != old[middle.relative_to(out).as_posix()])
+    _stop(process)
+    assert _check_consistent(out, old, new) == moment
+    result = build(root, out, "-q", "--no-search")
+    assert result.returncode == 0, result.stderr
+    assert snapshot(out) == new, "the next build brings the tree to exactly the new site"
+
+
+def test_interrupted_with_ctrl_c_while_writing_cleans_its_staging(big, tmp_path):
+    root, old_out, old, new = big
+    out = tmp_path / "out"
+    shutil.copytree(old_out, out, symlinks=True)
+    process = _start(root, out)
+    staging = out / ".sitegen-tmp"
+    _when(process, lambda: staging.is_dir() and len(os.listdir(staging)) > 200)
+    stderr = _stop(process, signal.SIGINT)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "interrupted" in stderr
+    assert snapshot(out) == old, "interrupted before renaming: the old tree, staging removed"
+
+
+def test_a_first_build_killed_while_writing_does_not_lock_the_directory(big, tmp_path):
+    """Killed before its first manifest: the leftovers alone do not make the directory foreign."""
+    root, _, _, new = big
+    out = tmp_path / "out"
+    process = _start(root, out)
+    staging = out / ".sitegen-tmp"
+    _when(process, lambda: staging.is_dir() and len(os.listdir(staging)) > 200)
+    _stop(process)
+    result = build(root, out, "-q", "--no-search")
+    assert result.returncode == 0, result.stderr
+    assert snapshot(out) == new
+
+
+# --- Directories sitegen must refuse ---------------------------------------------------------
+
+def _refused(root: Path, out: Path, *args: str, env=None) -> str:
+    before = snapshot(out)
+    result = build(root, out, "-q", *args, env=env)
+    assert result.returncode == 1, result.stderr
+    assert snapshot(out) == before, "a refused directory was changed"
+    return result.stderr
+
+
+@pytest.fixture
+def site(tmp_path) -> Path:
+    return make_site(tmp_path / "home" / "site", {"a.txt": _rich("First Paper")})
+
+
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_refuses_the_source_directory_and_its_parents(site, force):
+    assert "is the source directory or contains it" in _refused(site, site, *force)
+    assert "is the source directory or contains it" in _refused(site, site.parent, *force)
+
+
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_refuses_the_home_directory_and_what_contains_it(site, tmp_path, force):
+    home = tmp_path / "users" / "me"
+    home.mkdir(parents=True)
+    (home / "notes.txt").write_text("mine")
+    for out in (home, home.parent):
+        assert "home directory" in _refused(site, out, *force, env={"HOME": str(home)})
+
+
+@pytest.mark.parametrize("inside", ["content", "content/listings", "templates/site", "static"])
+def test_refuses_an_output_inside_the_inputs(site, inside):
+    assert "read it back as input" in _refused(site, site / inside, "--force")
+
+
+def test_refuses_a_foreign_directory_unless_forced(site, tmp_path):
+    out = tmp_path / "foreign"
+    out.mkdir()
+    (out / "thesis.tex").write_text("years of work")
+    assert "not written by sitegen" in _refused(site, out)
+    result = build(site, out, "-q", "--force", "--no-search")
+    assert result.returncode == 0, result.stderr
+    assert (out / "thesis.tex").read_text() == "years of work"
+    assert (out / "index.html").is_file()
+    (site / LISTINGS / "a.txt").write_text(_rich("Another Paper"))
+    assert build(site, out, "-q", "--no-search").returncode == 0, "then it is sitegen's"
+    assert (out / "thesis.tex").read_text() == "years of work", "files sitegen did not write are kept"
+
+
+def test_refuses_a_file_and_a_symlinked_directory(site, tmp_path):
+    (tmp_path / "file").write_text("x")
+    assert "is not a directory" in _refused(site, tmp_path / "file", "--force")
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real", target_is_directory=True)
+    assert "is a symlink" in _refused(site, tmp_path / "link", "--force")
+
+
+# --- Symlinks planted in an old output -------------------------------------------------------
+
+def test_symlinks_planted_in_the_output_are_never_followed(tmp_path):
+    root = make_site(tmp_path / "site", {"a.txt": _rich("First Paper", "Second Paper"),
+                                         "gone.txt": _rich("Paper That Goes Away")})
+    out, fresh = tmp_path / "out", tmp_path / "fresh"
+    assert build(root, out, "-q", "--no-search").returncode == 0
+    victim = tmp_path / "victim"
+    (victim / "papers-dir" / "first-paper").mkdir(parents=True)
+    (victim / "papers-dir" / "first-paper" / "index.html").write_text("victim page")
+    (victim / "listing-dir").mkdir()
+    (victim / "listing-dir" / "index.html").write_text("victim listing")
+    (victim / "file.html").write_text("victim file")
+    (victim / "static-dir").mkdir()
+    (victim / "static-dir" / "style.css").write_text("victim css")
+
+    def plant(rel: str, target: Path) -> None:
+        path = out / rel
+        shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+        path.symlink_to(target, target_is_directory=target.is_dir())
+
+    plant("papers", victim / "papers-dir")                 # a folder the build writes into
+    plant("index.html", victim / "file.html")              # a file the build rewrites
+    plant("static", victim / "static-dir")                 # a folder whose files are unchanged
+    plant("listings/gone", victim / "listing-dir")         # a folder only stale files were in
+    (out / "stray-link").symlink_to(victim, target_is_directory=True)  # a name the build never uses
+    manifest = (out / ".sitegen-manifest").read_text()
+    plant(".sitegen-manifest", victim / "manifest")
+    (victim / "manifest").write_text(manifest + "../victim/file.html\n")
+    before = snapshot(victim)
+
+    (root / LISTINGS / "gone.txt").unlink()
+    result = build(root, out, "-q", "--no-search")
+    assert result.returncode == 0, result.stderr
+    assert snapshot(victim) == before, "the writer wrote or deleted through a symlink"
+    assert [p for p in out.rglob("*") if p.is_symlink()] == []
+    assert build(root, fresh, "-q", "--no-search").returncode == 0
+    assert snapshot(out) == snapshot(fresh)
+
+
+def test_a_manifest_naming_paths_outside_is_not_obeyed(tmp_path):
+    root = make_site(tmp_path / "site", {"a.txt": _rich("First Paper")})
+    out = tmp_path / "out"
+    assert build(root, out, "-q", "--no-search").returncode == 0
+    (tmp_path / "precious.txt").write_text("keep me")
+    with open(out / ".sitegen-manifest", "a") as manifest:
+        manifest.write("../precious.txt\n/etc/hostname\n./index.html\npapers/../../precious.txt\n")
+    assert build(root, out, "-q", "--no-search").returncode == 0
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
