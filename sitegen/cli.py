@@ -50,6 +50,21 @@ def _parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("-q", "--quiet", action="store_true", help="print only warnings and errors")
     build_cmd.set_defaults(run=run_build)
 
+    serve_cmd = commands.add_parser(
+        "serve", help="preview the site: build, serve, rebuild and reload the browser on every save",
+        description="Build the site, serve it on this machine, and rebuild it and reload the browser "
+                    "whenever content/, templates/, static/ or sitegen.toml change.")
+    _add_site_options(serve_cmd, out_default="a temporary directory, removed on exit")
+    serve_cmd.add_argument("--host", default="127.0.0.1",
+                           help="address to listen on (default: 127.0.0.1, this machine only)")
+    serve_cmd.add_argument("--port", type=_port, default=8000,
+                           help="port to listen on; 0 picks a free one (default: 8000)")
+    serve_cmd.add_argument("--open", action="store_true", help="open the site in the web browser")
+    serve_cmd.add_argument("--poll", action="store_true",
+                           help="scan for changes instead of relying on file system events "
+                                "(for network drives, containers and editors that are not noticed)")
+    serve_cmd.set_defaults(run=run_serve)
+
     check_cmd = commands.add_parser(
         "check", help="build the site and check that every link, asset and feed resolves",
         description="Build the site into a temporary directory (or check the build already in --out) "
@@ -71,6 +86,13 @@ def _parser() -> argparse.ArgumentParser:
                                "(default: where this sitegen was installed from, when known)")
     init_cmd.set_defaults(run=run_init)
     return parser
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number; use one up to 65535, e.g. 8000 "
+                                         "(0 picks a free one)")
+    return int(text)
 
 
 def _add_site_options(command: argparse.ArgumentParser, out_default: str = "site/ under the source") -> None:
@@ -100,6 +122,44 @@ def run_build(args: argparse.Namespace) -> int:
         print(summary(result, out_dir, total))
     if args.timings:
         write_timings(args.timings, result, total)
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import contextlib
+    import tempfile
+
+    from .config import CONFIG_FILE
+    from .output import check_output_dir
+    from .render import default_theme_dir
+    from .serve import ServeError, serve
+
+    source = args.source
+    config = load_config(source, args.base_url)
+    base_path = config.base_path
+
+    def rebuild(pages_written) -> None:
+        config = load_config(source, args.base_url)
+        if config.base_path != base_path:
+            raise BuildError(CONFIG_FILE, 0, f"the base URL now puts the site under {config.base_path}, but "
+                             f"this server serves it under {base_path}; restart sitegen serve")
+        result = build(config, out_dir,
+                       on_stage=lambda stage, _: pages_written() if stage == "write" else None)
+        print_warnings(result)
+
+    theme = default_theme_dir()  # watched too, for whoever edits the default theme in a checkout
+    watch = [source / "content", source / "templates", source / "static", source / CONFIG_FILE,
+             theme / "templates", theme / "static"]
+    with (tempfile.TemporaryDirectory(prefix="sitegen-serve-") if args.out is None
+          else contextlib.nullcontext(args.out)) as out:
+        out_dir = Path(out)
+        check_output_dir(out_dir, source)
+        try:
+            serve(rebuild, out_dir, watch=watch, base_path=base_path, host=args.host, port=args.port,
+                  poll=args.poll, open_browser=args.open)
+        except ServeError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
     return 0
 
 
