@@ -244,7 +244,8 @@ def _compile_rule(rule: dict, role: str, line: int, end: int, lines: list[str],
     if slug != slugify(slug) or not slug:
         raise BuildError(shown, _key_line(lines, "slug", line, end),
                          f"slug {slug!r} of {label} is not a usable URL segment; "
-                         f"use lower-case letters, digits and dashes, like {slugify(name) or 'my-term'!r}")
+                         "use lower-case letters, digits and dashes, like "
+                         f"{slugify(name) or 'my-term'!r}")
     parents = tuple(slugify(text_of(k)) for k in _parent_keys_of(rule, role))
     term = Term(slug=slug, name=name.strip(), kind="topic" if role == "topic" else "hardware",
                 description=text_of("description").strip(), role=role, parents=parents, line=line)
@@ -259,7 +260,8 @@ def _compile_rule(rule: dict, role: str, line: int, end: int, lines: list[str],
         for phrase in list_of(key):
             if not _runs(phrase.lower()):
                 raise BuildError(shown, _key_line(lines, key, line, end),
-                                 f"phrase {phrase!r} in `{key}` of {label} has no letters or digits")
+                                 f"phrase {phrase!r} in `{key}` of {label} has no letters or "
+                                 "digits; remove it")
     regex = None
     if list_of("regex"):
         try:
@@ -446,7 +448,8 @@ def classify(papers: list[Paper], taxonomy: Taxonomy) -> tuple[list[Paper], list
         return list(papers), []
     texts = [paper.title + "\n" + (paper.abstract or "") for paper in papers]
     lows = [_lower(text) for text in texts]
-    known = frozenset(w for m in taxonomy.matchers for p in m.phrases for ws in p.triggers for w in ws)
+    known = frozenset(w for m in taxonomy.matchers for p in m.phrases
+                      for words in p.triggers for w in words)
     words = [known.intersection(found) for found in _word_sets(lows)]
     frequency = Counter(w for found in words for w in found)
     index: dict[bytes, set[tuple[int, int]]] = {}

@@ -1,0 +1,130 @@
+"""Similar papers: TF-IDF cosine similarity of title (weighted up) and abstract.
+
+Pure Python, in memory that grows with the number of papers, not with its square:
+
+* each paper is a TF-IDF vector (sublinear term frequency, title words count three times,
+  stop words left out);
+* an inverted index lists each paper under its strongest words only (`INDEX_WORDS`), and
+  keeps for each word only the papers it weighs most in (`POSTINGS`);
+* a paper is compared through its strongest words only (`QUERY_WORDS`): the score of a
+  candidate is the part of the cosine those words carry.
+
+Up to `EXACT_UP_TO` papers nothing is pruned and the scores are the exact cosines. Ties go to
+the smaller slug, so the result never depends on input order or hash seed.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import string
+from collections import Counter
+from operator import itemgetter
+
+from .papers import Paper, with_fields
+
+TITLE_WEIGHT = 3
+"""A word of the title counts as this many words of the abstract."""
+QUERY_WORDS = 16
+"""Words per paper used to look for similar papers (above `EXACT_UP_TO` papers)."""
+INDEX_WORDS = 40
+"""Words per paper under which it is indexed (above `EXACT_UP_TO` papers)."""
+POSTINGS = 24
+"""Papers kept per word in the inverted index (above `EXACT_UP_TO` papers)."""
+EXACT_UP_TO = 1000
+PRUNE_EVERY = 5000
+"""Papers between two prunings of the index to `POSTINGS` per word."""
+
+_LETTERS_AND_DIGITS = bytes(b if chr(b) in string.ascii_letters + string.digits else 32
+                            for b in range(256))
+"""Byte table: ASCII letters and digits stay, everything else becomes a space."""
+STOPWORDS = frozenset(w.encode() for w in list(string.ascii_lowercase + string.digits) + """
+a about above across after again against all almost also although always among an and
+another any are around as at based be because been before being below best better between
+both but by can could do does done due during each either enable enables etc even ever every
+existing few first for from further furthermore given has have having here high however if
+in including into is it its itself just large less like low may more moreover most much must
+new not novel of often on one only or other our out over paper per present propose proposed
+provide rather same several show shows significant significantly since so some state still
+such than that the their them then there these they this those three through thus to two
+under up upon us use used uses using various very via was we well were what when where
+whether which while who will with within without work would yet art approach approaches
+method methods model models results result achieve achieves achieving
+""".split())
+"""Words too common in abstracts to tell papers apart (single letters and digits too)."""
+
+
+def relate(papers: list[Paper], count: int = 5, *, exact_up_to: int = EXACT_UP_TO) -> list[Paper]:
+    """Fill `related` of every paper with the slugs of the `count` most similar papers."""
+    if len(papers) < 2 or count <= 0:
+        return [with_fields(p, related=()) for p in papers]
+    exact = len(papers) <= exact_up_to
+    counted = [_counts(paper) for paper in papers]
+    df = Counter(w for words, _ in counted for w in words)
+    idf = {w: math.log(len(papers) / n) for w, n in df.items() if 1 < n < len(papers)}
+    del df
+    ranks = _slug_ranks(papers)
+    postings: dict[bytes, list[tuple[float, int]]] = {}
+    queries: list[list[tuple[bytes, float]]] = []
+    for number, (words, tfs) in enumerate(counted):
+        vector = _vector(words, tfs, idf)
+        rank = -ranks[number]  # in a tie for a place, the smaller slug wins
+        for word, weight in (vector if exact else vector[:INDEX_WORDS]):
+            postings.setdefault(word, []).append((weight, rank))
+        queries.append(vector if exact else vector[:QUERY_WORDS])
+        if not exact and number % PRUNE_EVERY == PRUNE_EVERY - 1:  # bounded memory
+            for entries in postings.values():
+                if len(entries) > POSTINGS:
+                    entries[:] = heapq.nlargest(POSTINGS, entries)
+    del counted
+    by_rank = sorted(range(len(papers)), key=ranks.__getitem__)
+    index = {w: [(by_rank[-r], weight) for weight, r in
+                 (entries if exact else heapq.nlargest(POSTINGS, entries))]
+             for w, entries in postings.items()}
+    del postings
+
+    result = []
+    for number, (paper, query) in enumerate(zip(papers, queries)):
+        scores: dict[int, float] = {}
+        get = scores.get
+        for word, weight in query:
+            for other, other_weight in index[word]:
+                scores[other] = get(other, 0.0) + weight * other_weight
+        scores.pop(number, None)
+        if len(scores) > count:  # only scores up to the count-th best can make it
+            floor = sorted(scores.values(), reverse=True)[count - 1]
+            scores = {i: s for i, s in scores.items() if s >= floor}
+        best = sorted(scores.items(), key=lambda s: (-s[1], ranks[s[0]]))[:count]
+        result.append(with_fields(paper, related=tuple(papers[i].slug for i, _ in best)))
+    return result
+
+
+def _counts(paper: Paper) -> tuple[tuple[bytes, ...], tuple[int, ...]]:
+    """Words and their counts: the title's `TITLE_WEIGHT` times, the abstract's, no stop words."""
+    counts = Counter(_words(paper.abstract or ""))
+    counts.update(_words(paper.title) * TITLE_WEIGHT)
+    for word in STOPWORDS.intersection(counts):
+        del counts[word]
+    return tuple(counts), tuple(counts.values())
+
+
+def _words(text: str) -> list[bytes]:
+    """Lower-case runs of ASCII letters and digits."""
+    return text.lower().encode("utf-8", "replace").translate(_LETTERS_AND_DIGITS).split()
+
+
+def _vector(words: tuple[bytes, ...], tfs: tuple[int, ...], idf: dict[bytes, float]
+            ) -> list[tuple[bytes, float]]:
+    """Unit-length TF-IDF weights (sublinear term frequency), strongest first."""
+    weights = [(w, (1 + math.log(n)) * idf[w]) for w, n in zip(words, tfs) if w in idf]
+    norm = math.sqrt(sum(v * v for _, v in weights)) or 1.0
+    # stable sort: equal weights keep the text's order, so the result is still deterministic
+    return sorted([(w, v / norm) for w, v in weights], key=itemgetter(1), reverse=True)
+
+
+def _slug_ranks(papers: list[Paper]) -> list[int]:
+    """Each paper's place in slug order."""
+    ranks = [0] * len(papers)
+    for rank, number in enumerate(sorted(range(len(papers)), key=lambda i: papers[i].slug)):
+        ranks[number] = rank
+    return ranks

@@ -1,0 +1,117 @@
+"""Similar papers on the real seeds: deterministic, sensible; the pruned index for many papers."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from sitegen.listings import read_listings
+from sitegen.papers import Paper, merge, with_fields
+from sitegen.related import _counts, _vector, relate
+from sitegen.taxonomy import classify, load_rules
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def seeds() -> list[Paper]:
+    papers, _ = merge(read_listings(ROOT / "content" / "listings", ROOT, {}))
+    papers, _ = classify(papers, load_rules(ROOT / "content" / "rules.toml", "content/rules.toml"))
+    return papers
+
+
+@pytest.fixture(scope="module")
+def related_seeds(seeds) -> list[Paper]:
+    return relate(seeds)
+
+
+def by_slug(papers: list[Paper]) -> dict[str, Paper]:
+    return {p.slug: p for p in papers}
+
+
+def test_five_other_existing_papers_each(related_seeds):
+    slugs = by_slug(related_seeds)
+    for p in related_seeds:
+        assert len(p.related) == 5
+        assert p.slug not in p.related
+        assert len(set(p.related)) == 5
+        assert all(s in slugs for s in p.related)
+
+
+def test_deterministic_and_independent_of_order(seeds, related_seeds):
+    shuffled = list(seeds)
+    random.Random(7).shuffle(shuffled)
+    again = by_slug(relate(shuffled))
+    assert {p.slug: p.related for p in related_seeds} == {s: p.related for s, p in again.items()}
+    assert relate(seeds) == related_seeds
+
+
+def test_nerf_papers_relate_to_rendering_papers(related_seeds):
+    papers = by_slug(related_seeds)
+    rendering = {"nerf", "gaussian-splatting", "neural-rendering", "3d-reconstruction"}
+    for p in related_seeds:
+        if "nerf" in p.topics and p.title.startswith(("Zip-NeRF", "PyNeRF", "Re-ReND", "MixRT")):
+            near = [s for s in p.related if rendering & set(papers[s].topics)]
+            assert len(near) >= 4, (p.title, [papers[s].title for s in p.related])
+
+
+@pytest.mark.parametrize("title, expected", [
+    ("KernelBench", "CUDA-LLM: LLMs Can Write Efficient CUDA Kernels"),
+    ("QLoRA", "Profiling LoRA/QLoRA Fine-Tuning Efficiency on Consumer GPUs: "
+              "An RTX 4060 Case Study"),
+    ("HelpSteer2: Open-source", "HelpSteer2-Preference: Complementing Ratings with Preferences"),
+    ("RandAR", "Randomized Autoregressive Visual Generation"),
+])
+def test_obvious_neighbours(related_seeds, title, expected):
+    papers = by_slug(related_seeds)
+    [p] = [p for p in related_seeds if p.title.startswith(title)]
+    assert expected in [papers[s].title for s in p.related]
+
+
+def test_count_and_tiny_inputs(seeds):
+    assert all(len(p.related) == 2 for p in relate(seeds[:10], count=2))
+    assert relate(seeds[:1])[0].related == ()
+    assert relate([]) == []
+    untitled = [with_fields(p, abstract=None, title=f"Paper {i}") for i, p in enumerate(seeds[:3])]
+    assert all(set(p.related) <= {q.slug for q in untitled} for p in relate(untitled))
+
+
+def test_pruned_index_above_the_exact_limit(seeds):
+    """Many papers: copies of each seed with new titles find their own copies first."""
+    copies = [with_fields(p, slug=f"{p.slug}-{n}", title=f"Study {n} of {p.title}")
+              for n in range(3) for p in seeds if p.abstract]
+    result = by_slug(relate(copies, exact_up_to=50))
+    hits = 0
+    for p in copies:
+        original = p.slug.rsplit("-", 1)[0]
+        twins = {f"{original}-{n}" for n in range(3)} - {p.slug}
+        assert len(result[p.slug].related) == 5
+        hits += twins <= set(result[p.slug].related[:2])
+    assert hits >= 0.95 * len(copies)
+    assert relate(copies, exact_up_to=50) == list(result.values())
+
+
+def test_pruned_scores_stay_close_to_exact(seeds):
+    """The pruned index finds papers whose true cosine is close to the best five's."""
+    counted = [_counts(p) for p in seeds]
+    df = Counter(w for words, _ in counted for w in words)
+    idf = {w: math.log(len(seeds) / n) for w, n in df.items() if 1 < n < len(seeds)}
+    vectors = [dict(_vector(words, tfs, idf)) for words, tfs in counted]
+    number = {p.slug: i for i, p in enumerate(seeds)}
+
+    def cosine(i: int, j: int) -> float:
+        return sum(v * vectors[j].get(w, 0.0) for w, v in vectors[i].items())
+
+    exact = relate(seeds)
+    pruned = relate(seeds, exact_up_to=0)
+    ratios = []
+    for i, (e, p) in enumerate(zip(exact, pruned)):
+        best = sum(cosine(i, number[s]) for s in e.related)
+        ratios.append(sum(cosine(i, number[s]) for s in p.related) / best)
+        assert max(cosine(i, j) for j in range(len(seeds)) if j != i) == \
+            pytest.approx(cosine(i, number[e.related[0]]))
+    assert sum(ratios) / len(ratios) >= 0.85
