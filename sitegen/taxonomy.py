@@ -313,6 +313,8 @@ def _key_line(lines: list[str], key: str, start: int, end: int) -> int:
 
 # --- phrases -------------------------------------------------------------------------------
 
+BATCH = 2000
+"""Papers whose words are collected at a time."""
 _ALNUM = frozenset(string.ascii_lowercase + string.digits)
 _GLUE = re.compile(r"[0-9]+(?:x|times)")
 """A number glued to the next word by a lost `\\times` or an `x`: `4timesRTX`, `8xH100`."""
@@ -446,11 +448,12 @@ def classify(papers: list[Paper], taxonomy: Taxonomy) -> tuple[list[Paper], list
     """
     if not taxonomy.matchers:
         return list(papers), []
-    texts = [paper.title + "\n" + (paper.abstract or "") for paper in papers]
-    lows = [_lower(text) for text in texts]
     known = frozenset(w for m in taxonomy.matchers for p in m.phrases
                       for words in p.triggers for w in words)
-    words = [known.intersection(found) for found in _word_sets(lows)]
+    words: list[frozenset[bytes]] = []
+    for start in range(0, len(papers), BATCH):  # batches: memory stays flat for many papers
+        lows = [_lower(_text(paper)) for paper in papers[start:start + BATCH]]
+        words.extend(known.intersection(found) for found in _word_sets(lows))
     frequency = Counter(w for found in words for w in found)
     index: dict[bytes, set[tuple[int, int]]] = {}
     others: dict[tuple[int, int], list[frozenset[bytes]]] = {}
@@ -468,7 +471,9 @@ def classify(papers: list[Paper], taxonomy: Taxonomy) -> tuple[list[Paper], list
                  for m in taxonomy.matchers]
     used: set[str] = set()
     result = []
-    for paper, text, low, found in zip(papers, texts, lows, words):
+    for paper, found in zip(papers, words):
+        text = _text(paper)
+        low = _lower(text)
         pairs = always.union(*map(index.__getitem__, keys.intersection(found)))
         pairs = sorted(pair for pair in pairs
                        if pair[1] < 0 or not any(map(found.isdisjoint, others[pair])))
@@ -478,6 +483,11 @@ def classify(papers: list[Paper], taxonomy: Taxonomy) -> tuple[list[Paper], list
         used.update(m.slug for m in mentions)
         result.append(with_fields(paper, topics=tuple(topics), hardware=tuple(mentions)))
     return result, _warnings(result, taxonomy, used)
+
+
+def _text(paper: Paper) -> str:
+    """What is classified: the title, a line break, the abstract."""
+    return paper.title + "\n" + (paper.abstract or "")
 
 
 def _lower(text: str) -> str:
