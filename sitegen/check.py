@@ -15,11 +15,13 @@ checks each `href`, `src`, `srcset` and `poster`:
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -37,6 +39,14 @@ REQUIRED_XML = ("feed.xml", "sitemap.xml")
 IGNORED_SCHEMES = frozenset({"mailto", "tel", "data", "javascript", "about", "blob"})
 _DEBRIS_END = ".,;:'\"!?*"
 _NOT_IN_URL = re.compile(r"[\s{}<>\"\\^`|]")
+_SCRIPT_BODY = re.compile(r"<(?:!--.*?-->|((?:script|style)\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>).*?"
+                          r"(</(?:script|style)\s*>))", re.S | re.I)
+"""Comments, and the bodies of scripts and style sheets: text that only looks like tags."""
+_START_TAG = re.compile(r"<[a-zA-Z][^>\"']*(?:(?:\"[^\"]*\"|'[^']*')[^>\"']*)*>")
+_WANTED_ATTRIBUTE = re.compile(r"\s(?:href|src|srcset|imagesrcset|poster|id|name|data-bundle)\s*=", re.I)
+"""Start tags with one of these attributes are the only ones fed to the parser (much quicker)."""
+_RAW_TEXT = frozenset({"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes",
+                       "noscript", "plaintext"})
 _ATOM = "{http://www.w3.org/2005/Atom}"
 _SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 
@@ -76,10 +86,38 @@ class CheckReport:
 
 
 @dataclass(frozen=True)
-class _Link:
-    url: str
-    attribute: str
-    line: int
+class _Page:
+    """What the check needs of a page."""
+
+    links: tuple[str, ...]
+    ids: frozenset[str]
+    bundles: tuple[str, ...]
+
+
+PARALLEL_FROM = 2000
+"""Pages from which reading is spread over the CPUs."""
+
+
+def _read_pages(out_dir: Path, rels: list[str], workers: int | None) -> dict[str, _Page]:
+    """Read and parse the pages `rels` of `out_dir`, on every CPU when there are many."""
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 8) if len(rels) >= PARALLEL_FROM else 1
+    if workers < 2:
+        return dict(zip(rels, _parse_files(out_dir, rels)))
+    chunks = [rels[i::workers] for i in range(workers)]
+    with ProcessPoolExecutor(workers) as pool:
+        results = list(pool.map(_parse_files, [out_dir] * workers, chunks))
+    return {rel: page for chunk, parsed in zip(chunks, results) for rel, page in zip(chunk, parsed)}
+
+
+def _parse_files(out_dir: Path, rels: list[str]) -> list[_Page]:
+    pages = []
+    for rel in rels:
+        parser = _PageParser()
+        parser.feed(_wanted_tags((out_dir / rel).read_text("utf-8", errors="replace")))
+        parser.close()
+        pages.append(_Page(tuple(parser.links), frozenset(parser.ids), tuple(parser.bundles)))
+    return pages
 
 
 class _PageParser(HTMLParser):
@@ -87,24 +125,23 @@ class _PageParser(HTMLParser):
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.links: list[_Link] = []
+        self.links: list[str] = []
         self.bundles: list[str] = []
         self.ids: set[str] = set()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        line = self.getpos()[0]
         for name, value in attrs:
             if value is None:
                 continue
             if name in LINK_ATTRIBUTES:
                 if tag == "link" and name == "href" and not value.strip():
                     continue
-                self.links.append(_Link(value.strip(), name, line))
+                self.links.append(value.strip())
             elif name in SRCSET_ATTRIBUTES:
                 for candidate in value.split(","):
                     url = candidate.strip().split(" ")[0]
                     if url:
-                        self.links.append(_Link(url, name, line))
+                        self.links.append(url)
             elif name == "id" or (name == "name" and tag == "a"):
                 self.ids.add(value)
             elif name == BUNDLE_ATTRIBUTE:
@@ -128,24 +165,21 @@ def check(config: Config, out_dir: Path | None = None) -> tuple[CheckReport, Bui
         return check_site(target, config.base_url), result
 
 
-def check_site(out_dir: Path, base_url: str = "") -> CheckReport:
-    """Check the built site in `out_dir`, served at `base_url` (normalised, or empty for `/`)."""
+def check_site(out_dir: Path, base_url: str = "", workers: int | None = None) -> CheckReport:
+    """Check the built site in `out_dir`, served at `base_url` (normalised, or empty for `/`).
+
+    Pages are read by `workers` processes; by default one per CPU for large sites.
+    """
     base_path = urlsplit(base_url).path if base_url else "/"
     files = _output_files(out_dir)
-    pages: dict[str, _PageParser] = {}
-    for rel in sorted(files):
-        if rel.endswith((".html", ".htm")):
-            parser = _PageParser()
-            parser.feed((out_dir / rel).read_text("utf-8", errors="replace"))
-            parser.close()
-            pages[rel] = parser
+    pages = _read_pages(out_dir, sorted(f for f in files if f.endswith((".html", ".htm"))), workers)
     resolver = _Resolver(files, pages, base_url, base_path)
     found: list[Problem] = []
     internal = external = 0
     for rel, parser in pages.items():
         page_url = base_path + rel.removesuffix("index.html")
         for link in parser.links:
-            kind, message = resolver.check(link.url, page_url, rel)
+            kind, message = resolver.check(link, page_url, rel)
             internal += kind == "internal"
             external += kind == "external"
             if message:
@@ -178,14 +212,22 @@ def check_site(out_dir: Path, base_url: str = "") -> CheckReport:
 class _Resolver:
     """Decides whether a URL found on a page leads to a file of the output."""
 
-    def __init__(self, files: set[str], pages: dict[str, _PageParser], base_url: str, base_path: str):
+    def __init__(self, files: set[str], pages: dict[str, _Page], base_url: str, base_path: str):
         self.files = files
         self.pages = pages
         self.base_url = base_url
         self.base_path = base_path
+        self.seen: dict[tuple[str, str | None], tuple[str, str | None]] = {}
 
     def check(self, url: str, page_url: str, page: str) -> tuple[str, str | None]:
-        """(`internal` | `external` | `other`, problem message or None)."""
+        """(`internal` | `external` | `other`, problem message or None); remembered per URL."""
+        relative = "#" in url or not url.startswith(("/", "http:", "https:"))
+        key = (url, page_url if relative else None)
+        if key not in self.seen:
+            self.seen[key] = self._check(url, page_url, page)
+        return self.seen[key]
+
+    def _check(self, url: str, page_url: str, page: str) -> tuple[str, str | None]:
         if not url:
             return "internal", "empty link"
         parts = urlsplit(url)
@@ -232,6 +274,18 @@ class _Resolver:
         return None
 
 
+def _wanted_tags(html: str) -> str:
+    """The start tags of `html` that carry a link, an id or a bundle, outside scripts and comments."""
+    html = _SCRIPT_BODY.sub(lambda m: "<" + m[1] + m[2] if m[1] else "", html)
+    return "".join(_closed(tag) for tag in _START_TAG.findall(html) if _WANTED_ATTRIBUTE.search(tag))
+
+
+def _closed(tag: str) -> str:
+    """The tag, closed again if it opens raw text, so the parser reads the tags that follow it."""
+    name = re.match(r"<([a-zA-Z][^\s/>]*)", tag)[1].lower()
+    return tag + f"</{name}>" if name in _RAW_TEXT else tag
+
+
 def _malformed(url: str) -> str | None:
     """Why an external URL is malformed (copy debris in it), or None."""
     parts = urlsplit(url)
@@ -260,8 +314,12 @@ def _xml_links(root: ET.Element) -> Iterator[str]:
 
 
 def _output_files(out_dir: Path) -> set[str]:
-    return {path.relative_to(out_dir).as_posix() for path in out_dir.rglob("*")
-            if path.is_file() or (path.is_symlink() and path.exists())}
+    found = set()
+    for directory, _, names in os.walk(out_dir):
+        prefix = Path(directory).relative_to(out_dir).as_posix()
+        prefix = "" if prefix == "." else prefix + "/"
+        found.update(prefix + name for name in names if os.path.isfile(os.path.join(directory, name)))
+    return found
 
 
 def _collapse(problems: list[Problem]) -> tuple[Problem, ...]:

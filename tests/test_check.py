@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_sitegen
+from sitegen.check import check_site
 
 BASE_URL = "https://user.github.io/repo/"
 LISTING = """Nov 4
@@ -116,3 +117,11 @@ def test_bad_base_urls_are_refused_with_an_example(tmp_path, command, url) -> No
     assert "for example https://user.github.io/repo/" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (source / "site").exists()
+
+
+def test_reading_pages_in_parallel_finds_the_same(tmp_path) -> None:
+    source = small_site(tmp_path / "src", BROKEN_404)
+    assert run_sitegen("build", "--source", str(source), "--out", str(tmp_path / "site")).returncode == 0
+    serial = check_site(tmp_path / "site", "", workers=1)
+    assert serial.problems and serial.internal > 50
+    assert check_site(tmp_path / "site", "", workers=2) == serial
