@@ -75,8 +75,8 @@ def crawler_files(site, files: dict[str, bytes], term_names: dict[str, str] | No
     """
     config = site.config
     if term_names is None:
-        terms = getattr(site.taxonomy, "terms", None) or {}
-        term_names = {slug: term.name for slug, term in terms.items()}
+        terms = (*getattr(site.taxonomy, "topics", ()), *getattr(site.taxonomy, "hardware", ()))
+        term_names = {term.slug: term.name for term in terms}
     out = {"feed.xml": atom_feed(site.papers, config, "feed.xml", "", config.title, term_names)}
     topics = sorted({slug for paper in site.papers for slug in paper.topics})
     for slug in topics:

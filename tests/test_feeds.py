@@ -102,3 +102,20 @@ def test_feeds_are_reproducible(tmp_path, seed_source) -> None:
                            "--base-url", BASE_URL).returncode == 0
         outputs.append([(out / f).read_bytes() for f in ("feed.xml", "sitemap.xml", "robots.txt")])
     assert outputs[0] == outputs[1]
+
+
+def test_each_topic_page_has_a_feed_of_its_papers(built_site) -> None:
+    site = built_site(BASE_URL)
+    topic_pages = sorted((site / "topics").glob("*/index.html")) if (site / "topics").is_dir() else []
+    if not topic_pages:
+        pytest.skip("the build makes no topic pages yet")
+    papers = json.loads((site / "papers.json").read_text())["papers"]
+    for page in topic_pages:
+        slug = page.parent.name
+        root = feed(site, f"topics/{slug}/feed.xml")
+        assert root.find(f"{ATOM}link[@rel='alternate']").get("href") == f"{BASE_URL}topics/{slug}/"
+        entries = root.findall(f"{ATOM}entry")
+        assert entries, slug
+        for entry in entries:
+            assert slug in [c.get("term") for c in entry.findall(f"{ATOM}category")]
+    assert len({p.parent.name for p in topic_pages}) <= len({t for p in papers for t in p["topics"]})
