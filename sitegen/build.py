@@ -11,12 +11,14 @@ from pathlib import Path
 import jinja2
 
 from . import feeds
-from .config import Config
+from .config import RULES_FILE, Config
 from .content import read_notes, read_pages
 from .diagnostics import BuildError, Diagnostic
 from .listings import read_listings
 from .output import check_output_dir, write_site
 from .papers import merge
+from .related import relate
+from .taxonomy import classify, load_rules
 from .render import Site, asset_versions, listing_views, make_environment, render_site, site_theme
 from .search import INDEX_DIR, update_index
 
@@ -74,12 +76,23 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
         warnings += problems
         notes, problems = read_notes(config.content_dir / "notes", config.root, {p.slug for p in papers})
         warnings += problems
+    with watch.stage("classify"):
+        taxonomy = load_rules(config.rules_file, RULES_FILE)
+        if not taxonomy.terms:
+            warnings.append(Diagnostic(RULES_FILE, 0, "no topic or hardware rules: papers get no topics; "
+                                       "copy the default rules file from a new `sitegen init` site"))
+        papers, problems = classify(papers, taxonomy)
+        warnings += problems
+    with watch.stage("relate"):
+        papers = relate(papers)
     with watch.stage("render"):
         theme = site_theme(config.root)
         assets = asset_versions(theme)
-        site = Site(config, tuple(papers), listing_views(listings, papers, config), tuple(pages), notes)
+        site = Site(config, tuple(papers), listing_views(listings, papers, config), tuple(pages), notes,
+                    taxonomy)
         files = _render(site, theme, assets)
-        files["papers.json"] = feeds.papers_json(site.papers, config, {})
+        files["papers.json"] = feeds.papers_json(
+            site.papers, config, {slug: term.name for slug, term in taxonomy.terms.items()})
         files.update(feeds.crawler_files(site, files))
     if strict and warnings:
         # Every warning is printed, one `file:line: message` line each, not only the first.

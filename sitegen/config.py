@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from .diagnostics import BuildError
 
 CONFIG_FILE = "sitegen.toml"
+RULES_FILE = "content/rules.toml"
 BASE_URL_EXAMPLE = "https://user.github.io/repo/"
 
 
@@ -49,6 +50,10 @@ class Config:
     @property
     def listings_dir(self) -> Path:
         return self.content_dir / "listings"
+
+    @property
+    def rules_file(self) -> Path:
+        return self.root / RULES_FILE
 
 
 _KNOWN = {"title", "description", "language", "base_url", "listings"}

@@ -91,8 +91,13 @@ class Taxonomy:
     matchers: tuple[_Matcher, ...] = field(default=(), repr=False, compare=False)
 
     @cached_property
-    def _by_slug(self) -> dict[str, Term]:
+    def terms(self) -> dict[str, Term]:
+        """Every term by slug."""
         return {t.slug: t for t in self.topics + self.hardware}
+
+    @property
+    def _by_slug(self) -> dict[str, Term]:
+        return self.terms
 
     @cached_property
     def _children(self) -> dict[str, tuple[Term, ...]]:

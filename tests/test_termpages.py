@@ -1,0 +1,79 @@
+"""Topic and hardware pages of real builds: every term with papers, the graph, evidence, orderings."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from conftest import run_sitegen
+
+from sitegen.taxonomy import load_rules
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _papers(site: Path) -> dict[str, dict]:
+    return {p["slug"]: p for p in json.loads((site / "papers.json").read_text())["papers"]}
+
+
+def test_every_term_with_papers_has_a_page(built_site) -> None:
+    site = built_site(search=False)
+    taxonomy = load_rules(ROOT / "content" / "rules.toml", "content/rules.toml")
+    papers = _papers(site)
+    used_topics = {name for p in papers.values() for name in p["topics"]}
+    for term in taxonomy.topics:
+        page = site / "topics" / term.slug / "index.html"
+        assert page.is_file() == (term.name in used_topics), term.slug
+    assert all(p["topics"] for p in papers.values())  # every seed paper has a topic
+    index = (site / "topics" / "index.html").read_text()
+    assert index.count('href="/topics/') >= 15
+
+
+def test_hardware_graph_links_up_and_down(built_site) -> None:
+    site = built_site(search=False)
+    h100 = (site / "hardware" / "h100" / "index.html").read_text()
+    assert 'href="/hardware/hopper/"' in h100 and 'href="/hardware/data-centre-gpu/"' in h100
+    hopper = (site / "hardware" / "hopper" / "index.html").read_text()
+    assert 'href="/hardware/h100/"' in hopper and 'href="/hardware/nvidia/"' in hopper
+    # the architecture page includes its models' papers, with the model's sentence as evidence
+    assert "fitting on a single NVIDIA <mark>H100</mark> GPU" in hopper or "<mark>NVIDIA H100</mark>" in hopper
+    assert "Puzzle: Distillation-Based NAS" in hopper
+    nvidia = (site / "hardware" / "nvidia" / "index.html").read_text()
+    assert "Puzzle: Distillation-Based NAS" in nvidia
+
+
+def test_evidence_sentence_with_figure(built_site) -> None:
+    site = built_site(search=False)
+    page = (site / "hardware" / "rtx-4090" / "index.html").read_text()
+    assert re.search(r"<mark>RTX 4090</mark>", page)
+    assert '<strong class="figure">12.8ms</strong> on an <mark>RTX 4090</mark>' in page
+
+
+def test_upvote_ordering_without_javascript(built_site) -> None:
+    site = built_site(search=False)
+    by_date = (site / "topics" / "llm" / "index.html").read_text()
+    by_votes = (site / "topics" / "llm" / "upvotes" / "index.html").read_text()
+    assert 'href="/topics/llm/upvotes/"' in by_date and 'href="/topics/llm/"' in by_votes
+    votes = [int(v) for v in re.findall(r"</span>(\d+)<span class=\"visually-hidden\"> upvotes", by_votes)]
+    assert votes == sorted(votes, reverse=True) and votes
+
+
+def test_term_pages_paginate(tmp_path) -> None:
+    entries = "".join(
+        f"Paper number {i} on consumer GPUs\n\nWe render {i} scenes at 60 FPS on an RTX 4090. "
+        f"It is a long enough abstract.\n\n  • 2 authors\n·\nMay {1 + i % 28}, 2024 {i}\n\n"
+        for i in range(230))
+    (tmp_path / "src" / "content" / "listings").mkdir(parents=True)
+    (tmp_path / "src" / "content" / "listings" / "a.txt").write_text("Nov 4\n\n" + entries)
+    (tmp_path / "src" / "content" / "rules.toml").write_text(
+        (ROOT / "content" / "rules.toml").read_text())
+    out = tmp_path / "out"
+    result = run_sitegen("build", "--source", str(tmp_path / "src"), "--out", str(out), "--no-search")
+    assert result.returncode == 0, result.stderr
+    base = out / "hardware" / "rtx-4090"
+    assert (base / "page" / "3" / "index.html").is_file() and not (base / "page" / "4").exists()
+    assert (base / "upvotes" / "page" / "2" / "index.html").is_file()
+    first = (base / "index.html").read_text()
+    assert 'rel="next" href="/hardware/rtx-4090/page/2/"' in first
+    assert first.count('<article class="card"') == 100
