@@ -131,6 +131,8 @@ class Rebuilder:
         self._changes: set[str] = set()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="sitegen-rebuild", daemon=True)
+        self._done = threading.Event()
+        """Set when the thread has finished its last build."""
 
     def changed(self, path: str) -> None:
         """Note a change; called from the watcher thread."""
@@ -146,16 +148,29 @@ class Rebuilder:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop after the build in progress, if any."""
+        """Stop after the build in progress, if any.
+
+        Another Ctrl-C while waiting does not cut the build short: the build thread would go
+        on writing into the output while it is removed (a traceback, and a temporary output
+        directory left behind).
+        """
         with self._cond:
             self._stopping = True
             self._cond.notify()
-        if self._thread.is_alive():
-            self._thread.join()
+        # Not Thread.join: on Python < 3.13 a join interrupted by Ctrl-C marks the thread as
+        # stopped while it still runs (CPython gh-90882), and the output would be removed under it.
+        while self._thread.is_alive() and not self._done.is_set():
+            try:
+                self._done.wait()
+            except KeyboardInterrupt:
+                self._log("finishing the build in progress, then stopping")
 
     def _run(self) -> None:
-        while (changes := self._next_changes()) is not None:
-            self.build(changes)
+        try:
+            while (changes := self._next_changes()) is not None:
+                self.build(changes)
+        finally:
+            self._done.set()
 
     def _next_changes(self) -> set[str] | None:
         """Wait for changes, then for quiet or the maximum wait; None when stopping."""
@@ -551,6 +566,11 @@ class RequestHandler(BaseHTTPRequestHandler):
             self._event_stream(head)
             return
         parts = [part for part in rel.split("/") if part]
+        if any(part.startswith(".") for part in parts):
+            # The manifest, and what a killed build leaves (.sitegen-tmp/ with half a site):
+            # hidden files are sitegen's bookkeeping, never pages.
+            self._not_found(head)
+            return
         file = _contained(site.root, parts)
         if file is not None and file.is_dir():
             if not rel.endswith("/") and parts:
