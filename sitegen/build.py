@@ -78,9 +78,6 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
         warnings += problems
     with watch.stage("classify"):
         taxonomy = load_rules(config.rules_file, RULES_FILE)
-        if not taxonomy.terms:
-            warnings.append(Diagnostic(RULES_FILE, 0, "no topic or hardware rules: papers get no topics; "
-                                       "copy the default rules file from a new `sitegen init` site"))
         papers, problems = classify(papers, taxonomy)
         warnings += problems
     with watch.stage("relate"):
@@ -108,6 +105,9 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
             indexed = update_index(out_dir, files, report)
     else:
         indexed = update_index(out_dir, files, report, enabled=False)
+    rules_note = () if taxonomy.terms else (
+        f"{RULES_FILE}: no topic or hardware rules, so papers get no topics; a new site from "
+        "`sitegen init` has the default rules to start from",)
     inferred = tuple(
         f"{listing.path}: dates without a year are taken to be in {listing.year} (inferred from the "
         f"newest year the listing names, plus one; set [listings.\"{Path(listing.path).name}\"] year "
@@ -116,7 +116,7 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
     return BuildResult(
         papers=len(papers), pages=sum(1 for path in files if path.endswith(".html")), files=len(files),
         written=report.written, unchanged=report.unchanged, removed=report.removed,
-        warnings=tuple(warnings), notes=inferred, timings=tuple(watch.timings), search=indexed.message)
+        warnings=tuple(warnings), notes=rules_note + inferred, timings=tuple(watch.timings), search=indexed.message)
 
 
 def _render(site: Site, theme, assets: dict[str, bytes]) -> dict[str, bytes]:

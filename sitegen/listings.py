@@ -40,6 +40,8 @@ _SEPARATOR = "·"
 _ORG = re.compile(r"^(?P<handle>[A-Za-z0-9][\w.\-]*)\s+(?P<name>\S.*)$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SUBSCRIBE = "Subscribe"
+_LONGEST_TITLE = 300
+"""Longer lines are taken for abstracts where the format is ambiguous."""
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,7 @@ def parse_listing(text: str, path: str, year: int | None = None) -> Listing:
     if not any(line.text for line in body):
         return Listing(path, stem, "rich", None, year, False, (),
                        (Diagnostic(path, 1, "no papers in this listing; add papers or delete the file"),))
-    is_compact = not any(not line.text for line in _trim(body))
+    is_compact = not any(not line.text or line.text == _SEPARATOR for line in _trim(body))
     if is_compact:
         entries, diagnostics = _parse_compact(_trim(body), path)
         return Listing(path, stem, "compact", None, year, False, tuple(entries), tuple(diagnostics))
@@ -212,26 +214,37 @@ def _is_metadata(block: list[_Line]) -> bool:
 
 
 def _parse_compact(lines: list[_Line], path: str) -> tuple[list[Entry], list[Diagnostic]]:
+    """Alternating title and abstract lines; the shape of each line keeps the pairs in step.
+
+    A short line where an abstract should be is the next title (the one before lost its
+    abstract); a long prose line where a title should be is an abstract whose title is missing.
+    """
     entries, diagnostics = [], []
-    stray = [line for line in lines if line.text == _SEPARATOR or _AUTHORS.match(line.text)
-             or _DATE_LINE.match(line.text)]
-    if stray:  # a rich listing whose blank lines were lost reads as compact, metadata as titles
-        diagnostics.append(Diagnostic(
-            path, stray[0].number,
-            f"{_quote(stray[0].text)} looks like rich-format metadata ({len(stray)} such line(s)), but "
-            "the file has no blank lines, so it is read as the compact format and such lines become "
-            "titles or abstracts; separate title, abstract and metadata with blank lines"))
-    for i in range(0, len(lines), 2):
-        title = lines[i]
-        if i + 1 < len(lines):
-            entries.append(Entry(title.text, Source(path, title.number), abstract=lines[i + 1].text))
+    title: _Line | None = None
+    for line in lines:
+        if title is None:
+            if len(line.text) > _LONGEST_TITLE and _looks_like_abstract(line.text):
+                diagnostics.append(Diagnostic(
+                    path, line.number, "this reads like an abstract but has no title before it; "
+                    "add the paper's title on the line above (it is skipped until then)"))
+            else:
+                title = line
+        elif _looks_like_abstract(line.text):
+            entries.append(Entry(title.text, Source(path, title.number), abstract=line.text))
+            title = None
         else:
             entries.append(Entry(title.text, Source(path, title.number)))
-            diagnostics.append(Diagnostic(
-                path, title.number,
-                f"title {_quote(title.text)} has no abstract after it (truncated file?); "
-                "the paper is kept without one"))
+            diagnostics.append(_no_abstract(path, title))
+            title = line
+    if title is not None:
+        entries.append(Entry(title.text, Source(path, title.number)))
+        diagnostics.append(_no_abstract(path, title))
     return entries, diagnostics
+
+
+def _no_abstract(path: str, title: _Line) -> Diagnostic:
+    return Diagnostic(path, title.number, f"title {_quote(title.text)} has no abstract after it "
+                      "(a line lost in the copy?); the paper is kept without one")
 
 
 def _parse_rich(blocks: list[list[_Line]], path: str, year: int | None
@@ -390,9 +403,13 @@ def read_listings(listings_dir: Path, root: Path, years: dict[str, int]) -> list
             data = file.read_bytes()
         except OSError as error:
             raise BuildError(shown, 0, f"cannot be read ({error.strerror}); check its permissions") from None
-        listing = parse_listing(decode(data, shown), shown, years.get(file.name))
-        if listing.format == "compact" and not listing.entries:
-            raise BuildError(shown, 1, "not a listing: no titles found; see README for the formats")
+        text = decode(data, shown)
+        listing = parse_listing(text, shown, years.get(file.name))
+        if text.strip() and not listing.entries:
+            first = listing.diagnostics[0] if listing.diagnostics else None
+            raise BuildError(shown, first.line if first else 1, "not a listing: no paper title found"
+                             + (f" ({first.message})" if first else "") + "; see the README for the two "
+                             "listing formats, or move the file out of content/listings/")
         listings.append(listing)
     return listings
 
