@@ -80,6 +80,8 @@ def test_query_from_the_address_filters_and_sorts(built_site, static_server, pag
     wait_for_status(page, re.escape(f"in {hardware}."))
     narrowed = result_urls(page)
     assert 0 < len(narrowed) < total
+    if len(narrowed) <= 20:
+        assert not page.locator("#search-more").is_visible()
     assert all(hardware in hardware_of(site, url) for url in narrowed)
     query = parse_qs(urlsplit(page.url).query)
     assert query["q"] == ["gaussian splatting"] and query["hardware"] == [hardware]
@@ -134,3 +136,25 @@ def test_site_without_index_shows_an_empty_state(built_site, static_server, page
     assert "no search index" in status
     assert page.locator("#search-q").is_disabled()
     assert all("pagefind" in error or "404" in error for error in page.console_errors)
+
+
+def test_search_page_with_results_passes_axe(built_site, static_server, page):
+    axe = pytest.importorskip("axe_playwright_python.sync_playwright")
+    base = static_server(built_site(BASE_URL), "/repo/")
+    page.goto(base + "search/?q=gaussian+splatting&sort=date")
+    page.wait_for_selector("#search-results > li .search-excerpt mark")
+    results = axe.Axe().run(page)
+    assert results.violations_count == 0, [v["id"] for v in results.response["violations"]]
+
+
+def test_show_more_results_moves_focus_to_the_first_new_one(built_site, static_server, page):
+    base = static_server(built_site(BASE_URL), "/repo/")
+    page.goto(base + "search/?sort=upvotes")
+    wait_for_status(page, r"\d+ papers")
+    assert len(result_urls(page)) == 20
+    page.click("#search-more")
+    page.wait_for_function("document.querySelectorAll('#search-results > li').length > 20")
+    focused = page.evaluate("document.activeElement.getAttribute('href')")
+    assert focused == result_urls(page)[20]
+    votes = [v for v in page.locator("#search-results .upvotes").all_text_contents()]
+    assert votes  # upvotes are shown where a paper has them
