@@ -1,7 +1,7 @@
 """`sitegen check`: does every link of a built site lead somewhere?
 
 Reads every HTML page of an output directory with the standard library's `html.parser` and
-checks each `href`, `src`, `srcset` and `poster`:
+checks each `href`, `src`, `srcset`, `poster` and form `action`:
 
 * internal links (relative, root-relative under the base path, or absolute under the base
   URL) must name a file of the output: `dir/` means `dir/index.html`, and a `#fragment` into
@@ -31,7 +31,7 @@ from .build import BuildResult, build
 from .config import Config
 from .output import MANIFEST
 
-LINK_ATTRIBUTES = frozenset({"href", "src", "poster"})
+LINK_ATTRIBUTES = frozenset({"href", "src", "poster", "action"})
 SRCSET_ATTRIBUTES = frozenset({"srcset", "imagesrcset"})
 BUNDLE_ATTRIBUTE = "data-bundle"
 """Set by templates/search.html on the search page: the URL of the Pagefind bundle directory."""
@@ -43,7 +43,7 @@ _SCRIPT_BODY = re.compile(r"<(?:!--.*?-->|((?:script|style)\b(?:[^>\"']|\"[^\"]*
                           r"(</(?:script|style)\s*>))", re.S | re.I)
 """Comments, and the bodies of scripts and style sheets: text that only looks like tags."""
 _START_TAG = re.compile(r"<[a-zA-Z][^>\"']*(?:(?:\"[^\"]*\"|'[^']*')[^>\"']*)*>")
-_WANTED_ATTRIBUTE = re.compile(r"\s(?:href|src|srcset|imagesrcset|poster|id|name|data-bundle)\s*=", re.I)
+_WANTED_ATTRIBUTE = re.compile(r"\s(?:href|src|srcset|imagesrcset|poster|action|id|name|data-bundle)\s*=", re.I)
 """Start tags with one of these attributes are the only ones fed to the parser (much quicker)."""
 _RAW_TEXT = frozenset({"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes",
                        "noscript", "plaintext"})

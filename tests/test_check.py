@@ -117,3 +117,12 @@ def test_reading_pages_in_parallel_finds_the_same(tmp_path) -> None:
     serial = check_site(tmp_path / "site", "", workers=1)
     assert serial.problems and serial.internal > 50
     assert check_site(tmp_path / "site", "", workers=2) == serial
+
+
+def test_check_builds_into_a_new_out_directory_and_keeps_it(tmp_path) -> None:
+    source = small_site(tmp_path / "src")
+    out = tmp_path / "fresh"
+    result = run_sitegen("check", "--source", str(source), "--out", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (out / ".sitegen-manifest").is_file() and (out / "pagefind" / "pagefind.js").is_file()
+    assert "Checked " in result.stdout
