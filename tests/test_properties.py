@@ -121,7 +121,7 @@ _XML_NOT_ALLOWED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 titles = hostile_text.filter(lambda t: t.strip())
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(titles, st.one_of(st.none(), hostile_text.filter(str.strip))), min_size=1, max_size=3))
 def test_any_text_renders_as_the_same_text(tmp_path, items):
     papers, files = _render(tmp_path, items)
@@ -139,7 +139,7 @@ def test_any_text_renders_as_the_same_text(tmp_path, items):
         assert file_problems(rel, data) == [], rel
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(titles, st.one_of(st.none(), hostile_text)), min_size=1, max_size=4))
 def test_feeds_stay_valid_for_any_titles(tmp_path, items):
     papers, files = _render(tmp_path, items)
