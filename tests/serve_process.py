@@ -84,10 +84,23 @@ class ServeProcess:
         """The outcome line of the latest build."""
         return ([""] + [line for line in self.stderr if re.match(r"\S+ (built in|error: )", line)])[-1]
 
-    def wait_for_build(self, after: int, timeout: float = 20.0) -> str:
-        """Wait until build number `after + 1` finished; return its outcome line."""
+    def wait_for_build(self, after: int, timeout: float = 60.0) -> str:
+        """Wait until a build after the first `after` finished and the server is idle; return the
+        outcome line of the last build."""
         wait_until(lambda: self.builds() > after, timeout, f"build {after + 1}\n{self.output()}")
-        return [line for line in self.stderr if re.match(r"\S+ (built in|error: )", line)][after]
+        return self.settled()
+
+    def settled(self, quiet: float = 1.0, timeout: float = 60.0) -> str:
+        """Wait until every build that started has finished and none started for `quiet` seconds
+        (a save seen half-written is built again once the editor closes the file); return the
+        outcome of the last build."""
+        def idle() -> bool:
+            lines = len(self.stderr)
+            time.sleep(quiet)
+            started = sum(1 for line in self.stderr if re.match(r"\S+ building", line))
+            return len(self.stderr) == lines and started == self.builds()
+        wait_until(idle, timeout, f"the server to settle\n{self.output()}")
+        return self.outcome()
 
     def request(self, path: str, method: str = "GET", host: str | None = None,
                 headers: dict | None = None) -> tuple[int, dict, bytes]:
