@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,19 @@ class Page:
     """The rendered Markdown body."""
     source: str
     """Path relative to the site root."""
+
+
+_JUNK = re.compile(r"""
+    ^\.                             # hidden: vim .x.swp, emacs .#x lock, .DS_Store (the build skips them)
+  | ~$ | ^\#.*\#$                   # backup x~, emacs auto-save #x#
+  | \.(swp|swo|swx|swpx|kate-swp|sitegen-tmp)$
+  | ___jb_(tmp|old)___$ | ^4913$    # JetBrains safe-write, vim's write test
+""", re.VERBOSE)
+
+
+def is_junk(name: str) -> bool:
+    """Editor swap, backup and lock files: saving them is not a change to rebuild for."""
+    return bool(_JUNK.search(name))
 
 
 RESERVED_SLUGS = frozenset({"papers", "topics", "hardware", "listings", "search", "static",

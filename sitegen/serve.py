@@ -43,6 +43,7 @@ from watchdog import events
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
+from .content import is_junk
 from .diagnostics import BuildError, Diagnostic
 
 QUIET = 0.1
@@ -224,19 +225,6 @@ _WATCHED_EVENTS = [events.FileCreatedEvent, events.FileModifiedEvent, events.Fil
                    events.FileMovedEvent, events.FileClosedEvent, events.DirCreatedEvent,
                    events.DirDeletedEvent, events.DirMovedEvent]
 """Writes, creations, deletions and renames; not opens and reads (the build reads every file)."""
-
-_JUNK = re.compile(r"""
-    ^\.                             # hidden: vim .x.swp, emacs .#x lock, .DS_Store (the build skips them)
-  | ~$ | ^\#.*\#$                   # backup x~, emacs auto-save #x#
-  | \.(swp|swo|swx|swpx|kate-swp|sitegen-tmp)$
-  | ___jb_(tmp|old)___$ | ^4913$    # JetBrains safe-write, vim's write test
-""", re.VERBOSE)
-
-
-def is_junk(name: str) -> bool:
-    """Editor swap, backup and lock files: saving them is not a change to rebuild for."""
-    return bool(_JUNK.search(name))
-
 
 class Watcher(events.FileSystemEventHandler):
     """Reports changes to the watched paths (files, or directories and all below them).

@@ -167,6 +167,7 @@ def test_pages_notes_and_theme_override(tmp_path) -> None:
     assert sitegen("build", "--source", str(site), "--out", str(out), "--no-search").returncode == 0
     papers_json = json.loads((out / "papers.json").read_text())["papers"]
     slug = papers_json[0]["slug"]
+    (site / "content" / "notes").mkdir(exist_ok=True)
     (site / "content" / "notes" / f"{slug}.md").write_text("Worth *reading* first.\n")
     (site / "templates").mkdir()
     (site / "templates" / "404.html").write_text('{% extends "base.html" %}{% block main %}Custom 404{% endblock %}')
