@@ -4,6 +4,7 @@ directories, and symlinks planted in an old output. Real builds through the CLI.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -14,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from hostile.harness import LISTINGS, REPO, build, make_site, snapshot
+from sitegen.diagnostics import BuildError
+from sitegen.output import check_output_dir
 
 ABSTRACT = ("We study a problem that matters for efficient inference. Our method improves throughput "
             "by a wide margin on standard benchmarks, and we release code at https://github.com/x/y.")
@@ -36,14 +39,20 @@ def _mtimes(root: Path) -> dict[str, int]:
     return {p.relative_to(root).as_posix(): p.lstat().st_mtime_ns for p in root.rglob("*")}
 
 
-@pytest.fixture
-def built(tmp_path) -> tuple[Path, Path]:
-    """A small site, built once with its search index."""
-    root = make_site(tmp_path / "site", {"a.txt": _rich("First Paper", "Second Paper"),
-                                         "b.txt": _compact(range(3))})
-    out = tmp_path / "out"
-    result = build(root, out, "-q")
+@pytest.fixture(scope="module")
+def built_once(tmp_path_factory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("built")
+    root = make_site(base / "site", {"a.txt": _rich("First Paper", "Second Paper"),
+                                     "b.txt": _compact(range(3))})
+    result = build(root, base / "out", "-q")
     assert result.returncode == 0, result.stderr
+    return root, base / "out"
+
+
+@pytest.fixture
+def built(built_once, tmp_path) -> tuple[Path, Path]:
+    """A small site and its output with the search index: a fresh copy for each test."""
+    root, out = (shutil.copytree(path, tmp_path / path.name, symlinks=True) for path in built_once)
     return root, out
 
 
@@ -104,7 +113,7 @@ def test_a_failed_build_leaves_the_previous_output_byte_identical(built, failure
 
 # --- Killed builds -------------------------------------------------------------------------
 
-N_OLD = 1500
+N_OLD = 1000
 """Papers in the site that a killed build replaces: enough for render and write to take a while."""
 
 
@@ -112,15 +121,15 @@ N_OLD = 1500
 def big(tmp_path_factory):
     """An old output (v1) and, built elsewhere, what the next version (v2) must produce.
 
-    v2 changes the site title (every page changes), drops 150 papers (stale files to remove)
-    and adds 150 (new folders).
+    v2 changes the site title (every page changes), drops 100 papers (stale files to remove)
+    and adds 100 (new folders).
     """
     base = tmp_path_factory.mktemp("big")
     root = make_site(base / "site", {"big.txt": _compact(range(N_OLD))}, 'title = "Old"\n')
     old_out = base / "old"
     assert build(root, old_out, "-q", "--no-search").returncode == 0
     (root / "sitegen.toml").write_text('title = "New"\n')
-    (root / LISTINGS / "big.txt").write_text(_compact(range(150, N_OLD + 150)))
+    (root / LISTINGS / "big.txt").write_text(_compact(range(100, N_OLD + 100)))
     new_out = base / "new"
     assert build(root, new_out, "-q", "--no-search").returncode == 0
     return root, old_out, snapshot(old_out), snapshot(new_out)
@@ -260,24 +269,38 @@ def site(tmp_path) -> Path:
     return make_site(tmp_path / "home" / "site", {"a.txt": _rich("First Paper")})
 
 
-@pytest.mark.parametrize("force", [[], ["--force"]])
-def test_refuses_the_source_directory_and_its_parents(site, force):
-    assert "is the source directory or contains it" in _refused(site, site, *force)
-    assert "is the source directory or contains it" in _refused(site, site.parent, *force)
+REFUSED = [  # (output relative to the site, message), refused even with --force
+    (".", "is the source directory or contains it"),
+    ("..", "is the source directory or contains it"),
+    ("../..", "is the source directory or contains it"),
+    ("content", "read it back as input"),
+    ("content/listings", "read it back as input"),
+    ("templates/site", "read it back as input"),
+    ("static", "read it back as input"),
+]
 
 
-@pytest.mark.parametrize("force", [[], ["--force"]])
-def test_refuses_the_home_directory_and_what_contains_it(site, tmp_path, force):
+@pytest.mark.parametrize("force", [False, True])
+def test_refused_directories(site, tmp_path, monkeypatch, force):
+    """Each refusal, with and without --force, through the real check."""
+    for rel, message in REFUSED:
+        with pytest.raises(BuildError, match=re.escape(message)):
+            check_output_dir(site / rel, site, force=force)
     home = tmp_path / "users" / "me"
     home.mkdir(parents=True)
-    (home / "notes.txt").write_text("mine")
+    monkeypatch.setenv("HOME", str(home))
     for out in (home, home.parent):
-        assert "home directory" in _refused(site, out, *force, env={"HOME": str(home)})
+        with pytest.raises(BuildError, match="home directory"):
+            check_output_dir(out, site, force=force)
 
 
-@pytest.mark.parametrize("inside", ["content", "content/listings", "templates/site", "static"])
-def test_refuses_an_output_inside_the_inputs(site, inside):
-    assert "read it back as input" in _refused(site, site / inside, "--force")
+def test_refusals_through_the_cli_say_why_and_touch_nothing(site, tmp_path):
+    assert "error: " in _refused(site, site.parent, "--force")
+    assert "read it back as input" in _refused(site, site / "content", "--force")
+    home = tmp_path / "users" / "me"
+    (home / "notes.txt").parent.mkdir(parents=True)
+    (home / "notes.txt").write_text("mine")
+    assert "home directory" in _refused(site, home, "--force", env={"HOME": str(home)})
 
 
 def test_refuses_a_foreign_directory_unless_forced(site, tmp_path):

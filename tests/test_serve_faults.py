@@ -31,6 +31,11 @@ def _compact(numbers, prefix: str = "Served paper") -> str:
     return "\n".join(lines) + "\n"
 
 
+def _small_site(root: Path) -> Path:
+    """A few papers: rebuilds in a fraction of a second."""
+    return make_site(root, {"small.txt": _compact(range(5), "Small listing paper")})
+
+
 def _quiet(server: ServeProcess, seconds: float = 1.5, timeout: float = 90) -> str:
     """Wait until no build has started or ended for `seconds`; return the last outcome line."""
     def settled():
@@ -113,17 +118,17 @@ def test_a_listing_deleted_during_a_rebuild(big, tmp_path):
 
 
 def test_50_saves_a_second_for_2_seconds(tmp_path):
-    site = copy_site(tmp_path / "site")
-    listing = site / LISTINGS / "000_e0f5f16c55c27fa1.txt"
+    site = _small_site(tmp_path / "site")
+    listing = site / LISTINGS / "small.txt"
     original = listing.read_text("utf-8")
-    title = "HelpSteer2: Open-source dataset for training top-performing reward models"
+    title = "Small listing paper number 3 on fast kernels"
     server = ServeProcess(site).started()
     try:
         builds, lines = server.builds(), len(server.stderr)
         statuses = []
         started = time.monotonic()
         for i in range(100):
-            listing.write_text(original.replace(title, f"HelpSteer2 save {i}"), "utf-8")
+            listing.write_text(original.replace(title, f"Small listing paper save {i}"), "utf-8")
             if i % 10 == 0:
                 statuses.append(server.request(server.base_path)[0])
             time.sleep(max(0.0, started + (i + 1) * 0.02 - time.monotonic()))
@@ -133,7 +138,7 @@ def test_50_saves_a_second_for_2_seconds(tmp_path):
         assert statuses == [200] * len(statuses), "the server answers during the stream"
         assert during >= 1, "a stream of saves cannot starve the rebuild: one starts within it"
         assert total <= 15, f"{total} builds for 100 saves: not debounced"
-        assert b"HelpSteer2 save 99" in server.get("papers.json"), "the last save is what is served"
+        assert b"Small listing paper save 99" in server.get("papers.json"), "the last save is what is served"
         assert "Traceback" not in server.output() and "internal error" not in server.output()
     finally:
         assert server.stop() == 0
@@ -141,7 +146,7 @@ def test_50_saves_a_second_for_2_seconds(tmp_path):
 
 def test_a_template_error_at_render_time_is_shown_and_fixed(tmp_path):
     """A runtime error (undefined variable) in a template the site overrides, not a syntax error."""
-    site = copy_site(tmp_path / "site")
+    site = _small_site(tmp_path / "site")
     server = ServeProcess(site).started()
     try:
         good = strip_livereload(server.get())
@@ -186,7 +191,7 @@ def test_ctrl_c_during_a_rebuild_exits_cleanly_and_removes_the_temporary_output(
 def test_leftovers_of_a_killed_build_are_not_served(tmp_path):
     """`sitegen build` killed mid-write leaves .sitegen-tmp/ in the output; `sitegen serve --out`
     on it, with a first build that fails, serves the old site but never the leftovers."""
-    site = copy_site(tmp_path / "site")
+    site = _small_site(tmp_path / "site")
     out = tmp_path / "out"
     assert build(site, out, "-q", "--no-search").returncode == 0
     (out / ".sitegen-tmp").mkdir()
