@@ -385,24 +385,24 @@ def read_listings(listings_dir: Path, root: Path, years: dict[str, int]) -> list
     for link in sorted(p for p in listings_dir.rglob("*") if p.is_symlink() and p.is_dir()):
         real = link.resolve()
         if not real.is_relative_to(listings_dir.resolve()):  # rglob would skip it without a word
-            raise BuildError(_relative(link, root), 0, f"is a symlink to the folder {real}, outside "
+            raise BuildError(_relative(link, root), 1, f"is a symlink to the folder {real}, outside "
                              f"{_relative(listings_dir, root)}; copy the listings in instead of linking to them")
     listings = []
     for file in sorted(listings_dir.rglob("*.txt")):
         shown = _relative(file, root)
         real = file.resolve()
         if not real.is_relative_to(listings_dir.resolve()):
-            raise BuildError(shown, 0, f"is a symlink to {real}, outside {_relative(listings_dir, root)}; "
+            raise BuildError(shown, 1, f"is a symlink to {real}, outside {_relative(listings_dir, root)}; "
                              "copy the file in instead of linking to it")
         if real.is_dir():
             continue  # a folder named like a listing: rglob reads the files inside it
         if real.exists() and not real.is_file():
-            raise BuildError(shown, 0, "is not a regular file (a FIFO, socket or device?); "
+            raise BuildError(shown, 1, "is not a regular file (a FIFO, socket or device?); "
                              "listings must be plain text files: remove it from content/listings/")
         try:
             data = file.read_bytes()
         except OSError as error:
-            raise BuildError(shown, 0, f"cannot be read ({error.strerror}); check its permissions") from None
+            raise BuildError(shown, 1, f"cannot be read ({error.strerror}); check its permissions") from None
         text = decode(data, shown)
         listing = parse_listing(text, shown, years.get(file.name))
         if text.strip() and not listing.entries:
