@@ -224,6 +224,37 @@ def replace_subtree(out_dir: Path, name: str, new_dir: Path) -> None:
     _remove_tree(old)
 
 
+def link_files(out_dir: Path, paths: list[str], name: str) -> Path:
+    """A new directory `out_dir/.<name>.sitegen-tmp` holding `paths` of the output, hard-linked.
+
+    For a program that must read only some of the written files (Pagefind reads the paper
+    pages, not the term pages): the same relative paths, no copy. Files are copied where
+    hard links are not supported. The caller removes it with `remove_links`; a killed build
+    leaves it for the next write to remove.
+    """
+    staged = out_dir / f".{name}{TEMP_SUFFIX}"
+    _remove_tree(staged)
+    made: set[Path] = set()
+    for rel in paths:
+        if not _valid(rel):
+            raise ValueError(f"bad output path {rel!r}")
+        target = staged / rel
+        if target.parent not in made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made.add(target.parent)
+        try:
+            os.link(out_dir / rel, target, follow_symlinks=False)
+        except OSError:
+            shutil.copyfile(out_dir / rel, target, follow_symlinks=False)
+    return staged
+
+
+def remove_links(staged: Path) -> None:
+    """Remove a directory made by `link_files`."""
+    if staged.name.startswith(".") and staged.name.endswith(TEMP_SUFFIX):
+        _remove_tree(staged)
+
+
 def remove_subtree(out_dir: Path, name: str) -> bool:
     """Delete the tree `out_dir/name`; True if there was one."""
     target = _subtree(out_dir, name)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -24,13 +25,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .diagnostics import BuildError
-from .output import MANIFEST, WriteReport, remove_subtree, replace_subtree
+from .output import MANIFEST, WriteReport, link_files, remove_links, remove_subtree, replace_subtree
 
 INDEX_DIR = "pagefind"
 """The bundle's directory in the output, as a URL path segment too: `<base path>pagefind/`."""
 ENTRY_FILE = "pagefind-entry.json"
 INDEXED_MARK = b"data-pagefind-body"
 """Pages carrying this attribute are the ones Pagefind indexes."""
+PAPER_PAGES = "papers/*/index.html"
+"""Pagefind's glob for the paper pages (its `*` does not cross a `/`)."""
+_PAPER_PAGE = re.compile(r"papers/[^/]+/index\.html")
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,7 @@ def update_index(out_dir: Path, files: dict[str, bytes], report: WriteReport, *,
     if not pages_changed(files, report) and index_is_current(out_dir, indexed):
         return SearchResult("unchanged", index_page_count(out_dir), "search index unchanged")
     try:
-        pages = build_index(out_dir)
+        pages = build_index(out_dir, indexed, [path for path in files if path.endswith(".html")])
     except BuildError:
         remove_subtree(out_dir, INDEX_DIR)  # stale now: the next build must not keep it
         raise
@@ -102,18 +106,31 @@ def index_page_count(out_dir: Path) -> int | None:
         return None
 
 
-def build_index(out_dir: Path) -> int:
-    """Run Pagefind over `out_dir` and swap the new bundle in as `out_dir/pagefind/`; return its page count."""
+def build_index(out_dir: Path, indexed: list[str], html: list[str]) -> int:
+    """Run Pagefind over the `indexed` pages of `out_dir` and swap the new bundle in as
+    `out_dir/pagefind/`; return its page count. `html` is every HTML page of the build.
+
+    Pagefind is shown the indexed pages only: it would otherwise parse every page of the site
+    (term and listing pages are a third of the bytes), which doubles its time at 10,000 papers.
+    A glob selects them when it matches exactly the indexed pages (the paper pages of the
+    default theme); otherwise Pagefind reads a directory of hard links to them.
+    """
     executable = pagefind_executable()
+    use_glob = sorted(filter(_PAPER_PAGE.fullmatch, html)) == indexed
     with tempfile.TemporaryDirectory(prefix="sitegen-pagefind-") as temp:
         bundle = Path(temp) / INDEX_DIR
-        command = [str(executable), "--site", str(out_dir), "--output-path", str(bundle), "--quiet"]
+        site = out_dir if use_glob else link_files(out_dir, indexed, "search-pages")
+        command = [str(executable), "--site", str(site), *(["--glob", PAPER_PAGES] if use_glob else []),
+                   "--output-path", str(bundle), "--quiet"]
         try:
             result = subprocess.run(command, capture_output=True, text=True, errors="replace",
                                     timeout=3600, check=False)
         except OSError as error:
             raise BuildError(str(executable), 0, f"could not run Pagefind: {error}; reinstall it with "
                              "pip install 'pagefind[bin]', or build with --no-search") from None
+        finally:
+            if not use_glob:
+                remove_links(site)
         if result.returncode != 0 or not (bundle / ENTRY_FILE).is_file():
             output = (result.stderr.strip() or result.stdout.strip()).splitlines()[-5:]
             raise BuildError(INDEX_DIR, 0, "Pagefind failed to index the site ("

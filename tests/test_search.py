@@ -161,3 +161,19 @@ def test_replace_subtree_swaps_a_tree_and_cleans_leftovers(tmp_path) -> None:
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
         "pagefind", "pagefind/fragment", "pagefind/fragment/b.txt"]
     assert not new.exists()
+
+
+def test_pages_indexed_outside_the_paper_pages_are_indexed_too(tmp_path) -> None:
+    """Pagefind reads only the indexed pages: by a glob for the paper pages of the default theme,
+    else through a directory of hard links to them, which must not be left behind."""
+    source = copy_seed_source(tmp_path / "source")
+    (source / "templates").mkdir()
+    (source / "templates" / "page.html").write_text(
+        '{% extends "base.html" %}{% block main %}<article data-pagefind-body>'
+        "<h1>{{ doc.title }}</h1>{{ doc.html | safe }}</article>{% endblock %}\n")
+    site = tmp_path / "site"
+    result = run_sitegen("build", "--source", str(source), "--out", str(site))
+    assert result.returncode == 0, result.stderr
+    assert "search index: 176 pages" in result.stdout  # the 175 papers and the About page
+    assert not [p for p in site.iterdir() if p.name.startswith(".") and p.name != ".sitegen-manifest"
+                and p.name != ".nojekyll"], "no staging directory is left behind"
