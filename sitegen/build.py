@@ -17,6 +17,7 @@ from .diagnostics import BuildError, Diagnostic
 from .listings import read_listings
 from .output import check_output_dir, write_site
 from .papers import merge
+from .parallel import default_workers
 from .related import relate
 from .taxonomy import classify, load_rules
 from .render import Site, asset_versions, listing_views, make_environment, render_site, site_theme
@@ -61,9 +62,14 @@ class Stopwatch:
 
 
 def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = False, force: bool = False,
-          on_stage: Callable[[str, float], None] | None = None) -> BuildResult:
-    """Read, merge, render and write the site; raise BuildError before writing anything if it fails."""
+          on_stage: Callable[[str, float], None] | None = None, workers: int | None = None) -> BuildResult:
+    """Read, merge, render and write the site; raise BuildError before writing anything if it fails.
+
+    `workers` processes share the work of the slow stages (default: one per CPU); the output
+    does not depend on it.
+    """
     check_output_dir(out_dir, config.root, force=force)
+    workers = workers or default_workers()
     watch = Stopwatch(on_stage)
     warnings: list[Diagnostic] = []
     with watch.stage("parse"):
@@ -78,10 +84,10 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
         warnings += problems
     with watch.stage("classify"):
         taxonomy = load_rules(config.rules_file, RULES_FILE)
-        papers, problems = classify(papers, taxonomy)
+        papers, problems = classify(papers, taxonomy, workers=workers)
         warnings += problems
     with watch.stage("relate"):
-        papers = relate(papers)
+        papers = relate(papers, workers=workers)
     with watch.stage("render"):
         theme = site_theme(config.root)
         assets = asset_versions(theme)

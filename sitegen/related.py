@@ -22,6 +22,7 @@ from collections import Counter
 from operator import itemgetter
 
 from .papers import Paper, with_fields
+from .parallel import fork_map
 
 TITLE_WEIGHT = 3
 """A word of the title counts as this many words of the abstract."""
@@ -34,6 +35,8 @@ POSTINGS = 24
 EXACT_UP_TO = 1000
 PRUNE_EVERY = 5000
 """Papers between two prunings of the index to `POSTINGS` per word."""
+LOOKUPS = 500
+"""Papers whose similar papers a worker looks up at a time."""
 
 _LETTERS_AND_DIGITS = bytes(b if chr(b) in string.ascii_letters + string.digits else 32
                             for b in range(256))
@@ -54,13 +57,20 @@ method methods model models results result achieve achieves achieving
 """Words too common in abstracts to tell papers apart (single letters and digits too)."""
 
 
-def relate(papers: list[Paper], count: int = 5, *, exact_up_to: int = EXACT_UP_TO) -> list[Paper]:
-    """Fill `related` of every paper with the slugs of the `count` most similar papers."""
+def relate(papers: list[Paper], count: int = 5, *, exact_up_to: int = EXACT_UP_TO,
+           workers: int = 1) -> list[Paper]:
+    """Fill `related` of every paper with the slugs of the `count` most similar papers.
+
+    The vectors and the index are built here; `workers` processes share the look-ups (most
+    of the time), each paper's on its own, so the result does not depend on `workers`.
+    """
     if len(papers) < 2 or count <= 0:
         return [with_fields(p, related=()) for p in papers]
     exact = len(papers) <= exact_up_to
     counted = [_counts(paper) for paper in papers]
-    df = Counter(w for words, _ in counted for w in words)
+    df: Counter[bytes] = Counter()
+    for words, _ in counted:
+        df.update(words)
     idf = {w: math.log(len(papers) / n) for w, n in df.items() if 1 < n < len(papers)}
     del df
     ranks = _slug_ranks(papers)
@@ -83,28 +93,31 @@ def relate(papers: list[Paper], count: int = 5, *, exact_up_to: int = EXACT_UP_T
              for w, entries in postings.items()}
     del postings
 
-    result = []
-    for number, (paper, query) in enumerate(zip(papers, queries)):
-        scores: dict[int, float] = {}
-        get = scores.get
-        for word, weight in query:
-            for other, other_weight in index[word]:
-                scores[other] = get(other, 0.0) + weight * other_weight
-        scores.pop(number, None)
-        if len(scores) > count:  # only scores up to the count-th best can make it
-            floor = sorted(scores.values(), reverse=True)[count - 1]
-            scores = {i: s for i, s in scores.items() if s >= floor}
-        best = sorted(scores.items(), key=lambda s: (-s[1], ranks[s[0]]))[:count]
-        result.append(with_fields(paper, related=tuple(papers[i].slug for i, _ in best)))
-    return result
+    def most_similar(numbers: range) -> list[tuple[str, ...]]:
+        found = []
+        for number in numbers:
+            scores: dict[int, float] = {}
+            get = scores.get
+            for word, weight in queries[number]:
+                for other, other_weight in index[word]:
+                    scores[other] = get(other, 0.0) + weight * other_weight
+            scores.pop(number, None)
+            if len(scores) > count:  # only scores up to the count-th best can make it
+                floor = sorted(scores.values(), reverse=True)[count - 1]
+                scores = {i: s for i, s in scores.items() if s >= floor}
+            best = sorted(scores.items(), key=lambda s: (-s[1], ranks[s[0]]))[:count]
+            found.append(tuple(papers[i].slug for i, _ in best))
+        return found
+
+    found = fork_map(most_similar, range(len(papers)), workers=workers, chunk=LOOKUPS)
+    return [with_fields(paper, related=related) for paper, related in zip(papers, found)]
 
 
 def _counts(paper: Paper) -> tuple[tuple[bytes, ...], tuple[int, ...]]:
     """Words and their counts: the title's `TITLE_WEIGHT` times, the abstract's, no stop words."""
-    counts = Counter(_words(paper.abstract or ""))
-    counts.update(_words(paper.title) * TITLE_WEIGHT)
+    counts = Counter(_words(paper.abstract or "") + _words(paper.title) * TITLE_WEIGHT)
     for word in STOPWORDS.intersection(counts):
-        del counts[word]
+        dict.__delitem__(counts, word)  # Counter's own __delitem__ is Python code
     return tuple(counts), tuple(counts.values())
 
 
@@ -113,10 +126,16 @@ def _words(text: str) -> list[bytes]:
     return text.lower().encode("utf-8", "replace").translate(_LETTERS_AND_DIGITS).split()
 
 
+_SUBLINEAR = [0.0] + [1 + math.log(n) for n in range(1, 256)]
+"""`1 + log(n)` for small n: a term frequency's weight."""
+
+
 def _vector(words: tuple[bytes, ...], tfs: tuple[int, ...], idf: dict[bytes, float]
             ) -> list[tuple[bytes, float]]:
     """Unit-length TF-IDF weights (sublinear term frequency), strongest first."""
-    weights = [(w, (1 + math.log(n)) * idf[w]) for w, n in zip(words, tfs) if w in idf]
+    get = idf.get
+    weights = [(w, (_SUBLINEAR[n] if n < 256 else 1 + math.log(n)) * i)
+               for w, n in zip(words, tfs) if (i := get(w)) is not None]
     norm = math.sqrt(sum(v * v for _, v in weights)) or 1.0
     # stable sort: equal weights keep the text's order, so the result is still deterministic
     return sorted([(w, v / norm) for w, v in weights], key=itemgetter(1), reverse=True)

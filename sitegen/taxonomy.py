@@ -21,10 +21,11 @@ from collections import Counter
 from collections.abc import Iterator
 from itertools import groupby
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 
 from .diagnostics import BuildError, Diagnostic
+from .parallel import fork_map
 from .papers import HardwareMention, Paper, slugify, with_fields
 
 SECTIONS = {"topic": "topic", "vendor": "vendor", "architecture": "architecture",
@@ -318,8 +319,8 @@ def _key_line(lines: list[str], key: str, start: int, end: int) -> int:
 
 # --- phrases -------------------------------------------------------------------------------
 
-BATCH = 2000
-"""Papers whose words are collected at a time."""
+BATCH = 500
+"""Papers classified at a time (memory stays flat for many papers; workers take a batch each)."""
 _ALNUM = frozenset(string.ascii_lowercase + string.digits)
 _GLUE = re.compile(r"[0-9]+(?:x|times)")
 """A number glued to the next word by a lost `\\times` or an `x`: `4timesRTX`, `8xH100`."""
@@ -444,21 +445,44 @@ def sentences(text: str) -> list[tuple[int, int]]:
 
 # --- classification ------------------------------------------------------------------------
 
-def classify(papers: list[Paper], taxonomy: Taxonomy) -> tuple[list[Paper], list[Diagnostic]]:
+Text = tuple[str, str | None]
+"""What is classified of a paper: its title and abstract."""
+Found = tuple[tuple[str, ...], tuple[HardwareMention, ...]]
+"""A paper's topics and hardware mentions."""
+
+
+def classify(papers: list[Paper], taxonomy: Taxonomy, *, known: dict[Text, Found] | None = None,
+             workers: int = 1) -> tuple[list[Paper], list[Diagnostic]]:
     """Fill `topics` and `hardware` of every paper from the rules.
 
     A topic applies when one of its phrases is in the title, or twice in the abstract. A
     hardware term applies when the title or abstract names it; the mention keeps its sentence.
     Warns about rules that tag no paper and papers left without a topic.
+
+    A paper's classification depends on its title, abstract and the rules only: `known` holds
+    earlier results under the same rules (the preview server keeps them between builds) and
+    is extended with the new ones. `workers` processes share the papers not in it.
     """
     if not taxonomy.matchers:
         return list(papers), []
-    known = frozenset(w for m in taxonomy.matchers for p in m.phrases
-                      for words in p.triggers for w in words)
-    words: list[frozenset[bytes]] = []
-    for start in range(0, len(papers), BATCH):  # batches: memory stays flat for many papers
-        lows = [_lower(_text(paper)) for paper in papers[start:start + BATCH]]
-        words.extend(known.intersection(found) for found in _word_sets(lows))
+    known = {} if known is None else known
+    todo = [text for text in dict.fromkeys((paper.title, paper.abstract) for paper in papers)
+            if text not in known]
+    found = fork_map(partial(_classify_texts, taxonomy), todo, workers=workers, chunk=BATCH)
+    known.update(zip(todo, found))
+    result = [with_fields(paper, topics=topics, hardware=mentions)
+              for paper in papers for topics, mentions in (known[paper.title, paper.abstract],)]
+    used = {slug for paper in result for slug in paper.topics}
+    used.update(m.slug for paper in result for m in paper.hardware)
+    return result, _warnings(result, taxonomy, used)
+
+
+def _classify_texts(taxonomy: Taxonomy, texts: list[Text]) -> list[Found]:
+    """Topics and hardware mentions of each (title, abstract), by the rules."""
+    known_words = frozenset(w for m in taxonomy.matchers for p in m.phrases
+                            for words in p.triggers for w in words)
+    texts_and_lows = [(text, _lower(text)) for text in map(_text, texts)]
+    words = [known_words.intersection(found) for found in _word_sets([low for _, low in texts_and_lows])]
     frequency = Counter(w for found in words for w in found)
     index: dict[bytes, set[tuple[int, int]]] = {}
     others: dict[tuple[int, int], list[frozenset[bytes]]] = {}
@@ -468,31 +492,26 @@ def classify(papers: list[Paper], taxonomy: Taxonomy) -> tuple[list[Paper], list
             rarest = min(phrase.triggers, key=lambda ws: sum(frequency[w] for w in ws))
             for word in rarest:
                 index.setdefault(word, set()).add((i, j))
-            # ... if the text has its other words too
+            # ... if the text has its other words too (so the choice changes the speed only)
             others[i, j] = [ws for ws in phrase.triggers if ws is not rarest]
     keys = frozenset(index)
     always = {(i, -1) for i, m in enumerate(taxonomy.matchers) if m.regex is not None}
     ancestors = [frozenset(t.slug for t in taxonomy.ancestors(m.term.slug))
                  for m in taxonomy.matchers]
-    used: set[str] = set()
     result = []
-    for paper, found in zip(papers, words):
-        text = _text(paper)
-        low = _lower(text)
+    for (title, _), (text, low), found in zip(texts, texts_and_lows, words):
         pairs = always.union(*map(index.__getitem__, keys.intersection(found)))
         pairs = sorted(pair for pair in pairs
                        if pair[1] < 0 or not any(map(found.isdisjoint, others[pair])))
-        topics, mentions = _classify_text(text, low, len(paper.title), taxonomy.matchers,
-                                          pairs, ancestors)
-        used.update(topics)
-        used.update(m.slug for m in mentions)
-        result.append(with_fields(paper, topics=tuple(topics), hardware=tuple(mentions)))
-    return result, _warnings(result, taxonomy, used)
+        topics, mentions = _classify_text(text, low, len(title), taxonomy.matchers, pairs, ancestors)
+        result.append((tuple(topics), tuple(mentions)))
+    return result
 
 
-def _text(paper: Paper) -> str:
+def _text(text: Text) -> str:
     """What is classified: the title, a line break, the abstract."""
-    return paper.title + "\n" + (paper.abstract or "")
+    title, abstract = text
+    return title + "\n" + (abstract or "")
 
 
 def _lower(text: str) -> str:
