@@ -9,11 +9,14 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+from . import charts, citation
 from .config import Config
-from .content import Page
+from .content import Page, is_junk
 from .links import LINK_KINDS, Link
 from .listings import Listing
 from .papers import Paper, listing_slugs
+from .taxonomy import Taxonomy
+from .termpages import ORDERS, evidence_html, term_pages, term_views
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -95,7 +98,7 @@ def asset_versions(theme: Theme) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     for static_dir in reversed(theme.static_dirs):
         for file in sorted(static_dir.rglob("*")):
-            if file.is_file() and not file.name.startswith("."):
+            if file.is_file() and not is_junk(file.name):
                 files["static/" + file.relative_to(static_dir).as_posix()] = file.read_bytes()
     return files
 
@@ -128,7 +131,12 @@ def make_environment(theme: Theme, config: Config, assets: dict[str, bytes]) -> 
 
     env.globals.update(url=url, asset=asset, absolute=absolute, config=config,
                        link_kinds=LINK_KINDS)
-    env.filters.update(linkify=linkify, date_label=date_label, iso=lambda d: d.isoformat() if d else "")
+    env.filters.update(evidence=evidence_html, linkify=linkify, date_label=date_label, iso=lambda d: d.isoformat() if d else "")
+    # Presentation helpers: SVG charts, citation metadata, JSON for <script> elements.
+    env.globals.update(year_chart=charts.year_chart, bar_chart=charts.bar_chart,
+                       scholarly_article=citation.scholarly_article)
+    env.filters.update(bibtex=citation.bibtex, scholar_date=citation.scholar_date,
+                       script_json=citation.script_json)
     return env
 
 
@@ -155,6 +163,9 @@ def render_site(site: Site, env: Environment, assets: dict[str, bytes]) -> dict[
     files: dict[str, bytes] = dict(assets)
     papers_by_slug = {paper.slug: paper for paper in site.papers}
     listing_by_slug = {view.slug: view for view in site.listings}
+    names = term_names(site.taxonomy)
+    # A global, not a context variable: imported macros (the paper card) see globals only.
+    env.globals["term_name"] = lambda slug: names.get(slug, slug)
     common = {"site": site, "papers_by_slug": papers_by_slug, "listing_by_slug": listing_by_slug}
 
     def page(path: str, template: str, **context) -> None:
@@ -165,10 +176,12 @@ def render_site(site: Site, env: Environment, assets: dict[str, bytes]) -> dict[
          recent=site.papers[:20],
          popular=sorted((p for p in site.papers if p.upvotes), key=lambda p: (-p.upvotes, p.slug))[:10])
     paper_template = env.get_template("paper.html")
+    positions = {view.slug: {p.slug: i for i, p in enumerate(view.papers)} for view in site.listings}
     for paper in site.papers:
         path = f"papers/{paper.slug}/index.html"
         files[path] = paper_template.render(
-            **common, page_path=_url_path(path), paper=paper, note=site.notes.get(paper.slug)
+            **common, page_path=_url_path(path), paper=paper, note=site.notes.get(paper.slug),
+            **neighbours(paper, listing_by_slug, positions)
         ).encode("utf-8")
     page("papers/index.html", "papers.html")
     page("listings/index.html", "listings.html")
@@ -177,8 +190,68 @@ def render_site(site: Site, env: Environment, assets: dict[str, bytes]) -> dict[
     for doc in site.pages:
         page(f"{doc.slug}/index.html", "page.html", doc=doc)
     page("search/index.html", "search.html")
+    files.update(_term_files(site, env, common))
     page("404.html", "404.html")
     return files
+
+
+HARDWARE_GROUPS = (("vendor", "Vendors"), ("class", "Classes"), ("architecture", "Architectures"),
+                   ("model", "Models"))
+"""Sections of the hardware index, in order."""
+
+
+def _term_files(site: Site, env: Environment, common: dict) -> dict[str, bytes]:
+    """Topic and hardware indexes and one paginated page set per term that has papers."""
+    taxonomy = site.taxonomy or Taxonomy()
+    views = term_views(site.papers, taxonomy)
+    with_papers = {slug: view for slug, view in views.items() if view.entries}
+    files = {}
+
+    def render(path: str, template: str, **context) -> None:
+        files[path] = env.get_template(template).render(
+            **common, page_path=_url_path(path), **context).encode("utf-8")
+
+    render("topics/index.html", "topics.html",
+           topics=[with_papers[t.slug] for t in taxonomy.topics if t.slug in with_papers])
+    render("hardware/index.html", "hardware.html", groups=[
+        (role, heading, [with_papers[t.slug] for t in taxonomy.hardware
+                         if t.role == role and t.slug in with_papers])
+        for role, heading in HARDWARE_GROUPS])
+    term_template = env.get_template("term.html")
+    for section, terms in (("topics", taxonomy.topics), ("hardware", taxonomy.hardware)):
+        for term in terms:
+            if term.slug not in with_papers:
+                continue
+            children = [with_papers[c.slug] for c in taxonomy.children(term.slug) if c.slug in with_papers]
+            for path, context in term_pages(with_papers[term.slug], section):
+                files[path] = term_template.render(
+                    **common, page_path=_url_path(path), children=children, orders=ORDERS, **context
+                ).encode("utf-8")
+    return files
+
+
+def term_names(taxonomy) -> dict[str, str]:
+    """Display name of each classification term by slug, for chips and metadata.
+
+    Reads `taxonomy.terms` (slug -> term with a `name`); empty before classification exists,
+    and templates then show the slug.
+    """
+    terms = getattr(taxonomy, "terms", None) or {}
+    return {slug: term.name for slug, term in terms.items()}
+
+
+def neighbours(paper: Paper, listing_by_slug: dict[str, ListingView],
+               positions: dict[str, dict[str, int]]) -> dict:
+    """The papers before and after `paper` in the first listing that shows it (`None` at the ends).
+
+    `positions` is each listing's paper slugs by index, computed once for all papers.
+    """
+    view = listing_by_slug.get(paper.listings[0]) if paper.listings else None
+    i = positions.get(view.slug, {}).get(paper.slug) if view else None
+    if i is None:
+        return {"sequence": None, "previous": None, "next": None}
+    return {"sequence": view, "previous": view.papers[i - 1] if i else None,
+            "next": view.papers[i + 1] if i + 1 < len(view.papers) else None}
 
 
 def _url_path(output_path: str) -> str:

@@ -1,0 +1,115 @@
+"""Small inline SVG charts, built at render time: no JavaScript, no external requests.
+
+Each chart is a `<figure>` holding an SVG with `role="img"` and a `<title>`, and a
+visually-hidden table with the same numbers for screen readers and text browsers.
+Geometry is in percentages across and pixels down, so a chart fills any width from a
+phone to a wide screen without scaling its text; colours come from the page's CSS, so
+charts follow the light and dark themes. Same input, same bytes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar of a chart."""
+
+    label: str
+    value: int
+
+
+COLUMN_HEIGHT = 170
+"""Pixel height of a column chart: plot area plus value and axis labels."""
+ROW_HEIGHT = 26
+"""Pixel height of one row of a bar chart."""
+MAX_AXIS_LABELS = 12
+"""A column chart with more columns labels only every n-th one so labels never collide."""
+LABEL_CHARS = 22
+"""Bar chart labels longer than this are shortened (the table keeps them whole)."""
+
+
+def per_year(years: Iterable[int | None]) -> list[Bar]:
+    """Count per year from the first to the last year, empty years included; `None` is skipped."""
+    counts = Counter(year for year in years if year is not None)
+    if not counts:
+        return []
+    return [Bar(str(year), counts.get(year, 0)) for year in range(min(counts), max(counts) + 1)]
+
+
+def year_chart(papers: Iterable, chart_id: str, title: str = "Papers per year") -> Markup:
+    """Column chart of `papers` by the year they were published; empty when none is dated."""
+    return column_chart(per_year(paper.year for paper in papers), chart_id, title, "Year")
+
+
+def column_chart(bars: list[Bar], chart_id: str, title: str, label_heading: str) -> Markup:
+    """Vertical columns, one per bar, with the value above each and the label below."""
+    if not bars:
+        return Markup("")
+    top, bottom = 18, COLUMN_HEIGHT - 24
+    peak = max(bar.value for bar in bars) or 1
+    slot = 100 / len(bars)
+    every = math.ceil(len(bars) / MAX_AXIS_LABELS)
+    shapes = []
+    for i, bar in enumerate(bars):
+        height = (bottom - top) * bar.value / peak
+        centre = _n(slot * (i + 0.5))
+        if bar.value:
+            shapes.append(
+                f'<rect class="bar" x="{_n(slot * (i + 0.15))}%" y="{_n(bottom - height)}" '
+                f'width="{_n(slot * 0.7)}%" height="{_n(height)}"/>'
+                f'<text class="value" x="{centre}%" y="{_n(bottom - height - 5)}" '
+                f'text-anchor="middle">{bar.value}</text>')
+        if i % every == 0:
+            shapes.append(f'<text x="{centre}%" y="{bottom + 17}" text-anchor="middle">{escape(bar.label)}</text>')
+    shapes.append(f'<line class="axis" x1="0" x2="100%" y1="{bottom}.5" y2="{bottom}.5"/>')
+    return _figure(bars, chart_id, title, label_heading, "columns", COLUMN_HEIGHT, shapes)
+
+
+def bar_chart(bars: list[Bar] | list[tuple[str, int]], chart_id: str, title: str,
+              label_heading: str) -> Markup:
+    """Horizontal bars, one row per bar, label on the left and value after the bar."""
+    bars = [bar if isinstance(bar, Bar) else Bar(*bar) for bar in bars]
+    if not bars:
+        return Markup("")
+    peak = max(bar.value for bar in bars) or 1
+    shapes, lengths = [], []
+    for i, bar in enumerate(bars):
+        y = i * ROW_HEIGHT
+        label = bar.label if len(bar.label) <= LABEL_CHARS else bar.label[:LABEL_CHARS - 1].rstrip() + "…"
+        shapes.append(f'<text x="0" y="{y + 17}">{escape(label)}</text>')
+        length = 85 * bar.value / peak
+        lengths.append(
+            f'<rect class="bar" x="0" y="{y + 5}" width="{_n(length)}%" height="{ROW_HEIGHT - 10}"/>'
+            f'<text class="value" x="{_n(length)}%" dx="6" y="{y + 17}">{bar.value}</text>')
+    shapes.append(f'<svg x="40%" width="60%" class="bars">{"".join(lengths)}</svg>')
+    return _figure(bars, chart_id, title, label_heading, "rows", ROW_HEIGHT * len(bars), shapes)
+
+
+def _figure(bars: list[Bar], chart_id: str, title: str, label_heading: str, kind: str,
+            height: int, shapes: list[str]) -> Markup:
+    ident = escape(f"chart-{chart_id}")
+    rows = "".join(f"<tr><th scope=\"row\">{escape(bar.label)}</th><td>{bar.value}</td></tr>" for bar in bars)
+    summary = f"{title} (chart; the table that follows has the numbers)"
+    return Markup(
+        f'<figure class="chart chart-{kind}">'
+        f'<figcaption>{escape(title)}</figcaption>'
+        f'<svg role="img" aria-labelledby="{ident}-title" width="100%" height="{height}">'
+        f'<title id="{ident}-title">{escape(summary)}</title>'
+        f'{"".join(shapes)}</svg>'
+        f'<table class="visually-hidden"><caption>{escape(title)}</caption>'
+        f'<thead><tr><th scope="col">{escape(label_heading)}</th><th scope="col">Papers</th></tr></thead>'
+        f'<tbody>{rows}</tbody></table>'
+        f'</figure>')
+
+
+def _n(x: float) -> str:
+    """A coordinate with at most two decimals and no trailing zeros: stable across platforms."""
+    text = f"{x:.2f}".rstrip("0").rstrip(".")
+    return text if text != "-0" else "0"
