@@ -8,19 +8,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jinja2
-
 from . import feeds
 from .config import RULES_FILE, Config
 from .content import read_notes, read_pages
 from .diagnostics import BuildError, Diagnostic
 from .listings import read_listings
-from .output import check_output_dir, write_site
+from .output import SiteWriter, check_output_dir
 from .papers import merge
 from .parallel import default_workers
 from .related import relate
 from .taxonomy import classify, load_rules
-from .render import Site, asset_versions, listing_views, make_environment, render_site, site_theme
+from .render import WATCHED, Site, asset_versions, listing_views, make_environment, site_pages, site_theme
+from .rendering import render_pages
 from .search import INDEX_DIR, update_index
 
 
@@ -88,29 +87,35 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
         warnings += problems
     with watch.stage("relate"):
         papers = relate(papers, workers=workers)
-    with watch.stage("render"):
-        theme = site_theme(config.root)
-        assets = asset_versions(theme)
-        site = Site(config, tuple(papers), listing_views(listings, papers, config), tuple(pages), notes,
-                    taxonomy)
-        files = _render(site, theme, assets)
-        files["papers.json"] = feeds.papers_json(
-            site.papers, config, {slug: term.name for slug, term in taxonomy.terms.items()})
-        files.update(feeds.crawler_files(site, files))
-    if strict and warnings:
-        # Every warning is printed, one `file:line: message` line each, not only the first.
-        first, *others = warnings
-        raise BuildError(first.file, first.line, "".join(
-            [first.message, *(f"\nerror: {warning}" for warning in others),
-             f"\n--strict: {len(warnings)} warning(s) are errors; fix them or build without --strict"]
-        )) from None
-    with watch.stage("write"):
-        report = write_site(out_dir, files, keep=(INDEX_DIR + "/",))
+    theme = site_theme(config.root)
+    assets = asset_versions(theme)
+    site = Site(config, tuple(papers), listing_views(listings, papers, config), tuple(pages), notes, taxonomy)
+    with SiteWriter(out_dir) as writer:  # files are staged as they are rendered; removed unless committed
+        with watch.stage("render"):
+            env = make_environment(theme, config, assets)
+            for path, data in assets.items():
+                writer.add(path, data)
+            rendered = render_pages(env, site_pages(site, env), writer, root=config.root, watched=WATCHED,
+                                    workers=workers)
+            writer.add("papers.json", feeds.papers_json(
+                site.papers, config, {slug: term.name for slug, term in taxonomy.terms.items()}))
+            for path, data in feeds.crawler_files(site, writer.paths).items():
+                writer.add(path, data)
+        if strict and warnings:
+            # Every warning is printed, one `file:line: message` line each, not only the first.
+            first, *others = warnings
+            raise BuildError(first.file, first.line, "".join(
+                [first.message, *(f"\nerror: {warning}" for warning in others),
+                 f"\n--strict: {len(warnings)} warning(s) are errors; fix them or build without --strict"]
+            )) from None
+        with watch.stage("write"):
+            report = writer.commit(keep=(INDEX_DIR + "/",))
+    html = sorted(path for path in writer.paths if path.endswith(".html"))
     if search:
         with watch.stage("search"):
-            indexed = update_index(out_dir, files, report)
+            indexed = update_index(out_dir, list(rendered.indexed), html, report)
     else:
-        indexed = update_index(out_dir, files, report, enabled=False)
+        indexed = update_index(out_dir, list(rendered.indexed), html, report, enabled=False)
     rules_note = () if taxonomy.terms else (
         f"{RULES_FILE}: no topic or hardware rules, so papers get no topics; a new site from "
         "`sitegen init` has the default rules to start from",)
@@ -120,40 +125,6 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
         "in sitegen.toml to change it)"
         for listing in listings if listing.year_inferred)
     return BuildResult(
-        papers=len(papers), pages=sum(1 for path in files if path.endswith(".html")), files=len(files),
+        papers=len(papers), pages=len(html), files=len(writer.paths),
         written=report.written, unchanged=report.unchanged, removed=report.removed,
         warnings=tuple(warnings), notes=rules_note + inferred, timings=tuple(watch.timings), search=indexed.message)
-
-
-def _render(site: Site, theme, assets: dict[str, bytes]) -> dict[str, bytes]:
-    """Render all pages; a template error becomes a BuildError naming template file and line."""
-    try:
-        env = make_environment(theme, site.config, assets)
-        return render_site(site, env, assets)
-    except jinja2.TemplateSyntaxError as error:
-        raise BuildError(_template_path(error.filename or error.name or "template", site.config.root),
-                         error.lineno or 0, f"template syntax error: {error.message}") from None
-    except jinja2.TemplateError as error:
-        filename, line = _template_frame(error)
-        raise BuildError(_template_path(filename, site.config.root), line,
-                         f"template error: {error}; fix the template") from None
-
-
-def _template_frame(error: BaseException) -> tuple[str, int]:
-    """The innermost template file and line in a Jinja2 traceback."""
-    found = ("template", 0)
-    tb = error.__traceback__
-    while tb is not None:
-        name = tb.tb_frame.f_code.co_filename
-        if name.endswith((".html", ".xml", ".svg", ".txt", ".js")):
-            found = (name, tb.tb_lineno)
-        tb = tb.tb_next
-    return found
-
-
-def _template_path(filename: str, root: Path) -> str:
-    path = Path(filename)
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return filename

@@ -8,8 +8,10 @@ directory as sitegen's own.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,57 +69,140 @@ def read_manifest(out_dir: Path) -> set[str]:
 
 
 def write_site(out_dir: Path, files: dict[str, bytes], keep: tuple[str, ...] = ()) -> WriteReport:
-    """Make `out_dir` hold exactly `files` (plus paths under the `keep` prefixes).
-
-    New and changed files are written in full under `STAGING` first; only then is the tree
-    touched: the manifest is extended by every path about to appear (so that an interrupted
-    write leaves a directory the next build recognises and cleans up), symlinks are removed
-    (the writer never writes or deletes through one, and a published tree holds none), the
-    staged files are renamed into place one by one (each file holds its old bytes or its new
-    ones, never part of them), stale files are removed and the manifest is rewritten.
-    """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    previous = read_manifest(out_dir)
-    _remove_leftovers(out_dir)
-    staging = out_dir / STAGING
-    staged: list[tuple[Path, str]] = []
-    unchanged = 0
-    plain_dirs: dict[Path, bool] = {}
-    try:
+    """Make `out_dir` hold exactly `files` (plus paths under the `keep` prefixes)."""
+    with SiteWriter(out_dir) as writer:
         for rel in sorted(files):
-            if not _valid(rel) or rel.split("/", 1)[0] in (STAGING, MANIFEST):
-                raise ValueError(f"bad output path {rel!r}")
-            data = files[rel]
-            if _plain_parents(out_dir, rel, plain_dirs) and _same_bytes(out_dir / rel, data):
-                unchanged += 1
-                continue
-            if not staged:
-                staging.mkdir()
-            temp = staging / str(len(staged))
-            temp.write_bytes(data)
-            staged.append((temp, rel))
+            writer.add(rel, files[rel])
+        return writer.commit(keep)
+
+
+class SiteWriter:
+    """One build's write of `out_dir`: files are staged as they are rendered, then put in place together.
+
+    `add()` compares a file with the one on disk and, when its bytes are new or changed, writes
+    it in full under `STAGING`, so the rendered site need not be held in memory. Until
+    `commit()` the tree is not touched; leaving the `with` block without committing (a failed
+    render, a strict-mode warning, Ctrl-C) removes what was staged. `commit()` extends the
+    manifest by every path about to appear (so that an interrupted write leaves a directory
+    the next build recognises and cleans up), removes symlinks (the writer never writes or
+    deletes through one, and a published tree holds none), renames the staged files into place
+    one by one (each file holds its old bytes or its new ones, never part of them), removes
+    stale files and rewrites the manifest.
+    """
+
+    def __init__(self, out_dir: Path):
+        self.out_dir = out_dir
+        self._out = os.fspath(out_dir)
+        self._previous = read_manifest(out_dir)
+        self._new_dir = not out_dir.is_dir()
+        """Whether this write makes the output directory (a failed one removes it again)."""
+        if not self._new_dir:
+            _remove_leftovers(out_dir)
+        self._staging = os.path.join(self._out, STAGING)
+        self._staged: list[tuple[str, str]] = []
+        """(staged file, output path) of every new or changed file."""
+        self.paths: set[str] = set()
+        """Every output path added."""
+        self._unchanged = 0
+        self._plain_dirs: dict[str, bool] = {}
+        self._committed = False
+
+    def __enter__(self) -> SiteWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _remove_tree(Path(self._staging))
+        if self._new_dir and not self._committed:
+            with contextlib.suppress(OSError):
+                self.out_dir.rmdir()
+
+    def add(self, rel: str, data: bytes) -> None:
+        """Stage `data` as the output file `rel` unless the file on disk already holds it."""
+        self._claim(rel)
+        if self._plain_parents(rel) and _same_bytes(os.path.join(self._out, rel), data):
+            self._unchanged += 1
+            return
+        if not self._staged:
+            os.makedirs(self._staging)
+        temp = os.path.join(self._staging, str(len(self._staged)))
+        with open(temp, "wb") as file:
+            file.write(data)
+        self._staged.append((temp, rel))
+
+    def keep(self, rel: str) -> None:
+        """Count the file `rel` as produced and unchanged: the caller knows the file on disk is right."""
+        self._claim(rel)
+        self._unchanged += 1
+
+    def _claim(self, rel: str) -> None:
+        if not _valid(rel) or rel.split("/", 1)[0] in (STAGING, MANIFEST) or rel in self.paths:
+            raise ValueError(f"bad or repeated output path {rel!r}")
+        self.paths.add(rel)
+
+    def commit(self, keep: tuple[str, ...] = ()) -> WriteReport:
+        """Put the staged files in place and remove stale ones (but none under the `keep` prefixes)."""
+        out_dir, staged = self.out_dir, sorted(self._staged, key=lambda s: s[1])
+        out_dir.mkdir(parents=True, exist_ok=True)
         if staged:
-            _write_manifest(out_dir, previous | set(files))
+            _write_manifest(out_dir, self._previous | self.paths)
         _remove_symlinks(out_dir)
+        made: set[str] = set()
         for temp, rel in staged:
-            target = _target(out_dir, rel)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.is_dir() and not target.is_symlink():
+            target = self._target(rel, made)
+            if os.path.isdir(target) and not os.path.islink(target):
                 shutil.rmtree(target)
             os.replace(temp, target)
-    finally:
-        _remove_tree(staging)
-    removed = []
-    for rel in sorted(previous - set(files)):
-        if rel.startswith(keep):
-            continue
-        path = out_dir / rel
-        if path.is_file() or path.is_symlink():
-            path.unlink()
-            removed.append(rel)
-            _remove_empty_parents(path.parent, out_dir)
-    _write_manifest(out_dir, set(files))
-    return WriteReport(tuple(rel for _, rel in staged), unchanged, tuple(removed))
+        _remove_tree(Path(self._staging))
+        removed = []
+        for rel in sorted(self._previous - self.paths):
+            if rel.startswith(keep):
+                continue
+            path = out_dir / rel
+            if path.is_file() or path.is_symlink():
+                path.unlink()
+                removed.append(rel)
+                _remove_empty_parents(path.parent, out_dir)
+        _write_manifest(out_dir, self.paths)
+        self._committed = True
+        return WriteReport(tuple(rel for _, rel in staged), self._unchanged, tuple(removed))
+
+    def _plain_parents(self, rel: str) -> bool:
+        """Whether every directory on the way to `rel` is a real directory, not a symlink or a file."""
+        known, path = self._plain_dirs, self._out
+        for part in rel.split("/")[:-1]:
+            path = path + "/" + part
+            plain = known.get(path)
+            if plain is None:
+                plain = known[path] = _is_real_dir(path)
+            if not plain:
+                return False
+        return True
+
+    def _target(self, rel: str, made: set[str]) -> str:
+        """The output path of `rel`, its directories made real (a symlink or file in the way is removed)."""
+        path = self._out
+        for part in rel.split("/")[:-1]:
+            path = path + "/" + part
+            if path in made:
+                continue
+            if not _is_real_dir(path):
+                if os.path.lexists(path):
+                    os.unlink(path)
+                os.mkdir(path)
+            made.add(path)
+        return path + "/" + rel.rsplit("/", 1)[-1]
+
+
+def file_info(out_dir: Path, rel: str) -> tuple[int, int, int] | None:
+    """(size, mtime_ns, inode) of the output file `rel`, None if there is no such regular file.
+
+    Recorded after a write and compared before the next, it tells whether anyone else changed the file.
+    """
+    try:
+        info = os.lstat(os.path.join(out_dir, rel))
+    except OSError:
+        return None
+    return (info.st_size, info.st_mtime_ns, info.st_ino) if stat.S_ISREG(info.st_mode) else None
 
 
 def _valid(rel: str) -> bool:
@@ -159,36 +244,22 @@ def _remove_symlinks(directory: Path) -> None:
                 _remove_symlinks(Path(entry.path))
 
 
-def _plain_parents(out_dir: Path, rel: str, known: dict[Path, bool]) -> bool:
-    """Whether every directory on the way to `rel` is a real directory, not a symlink or a file."""
-    path = out_dir
-    for part in rel.split("/")[:-1]:
-        path = path / part
-        if path not in known:
-            known[path] = not path.is_symlink() and path.is_dir()
-        if not known[path]:
-            return False
-    return True
-
-
-def _target(out_dir: Path, rel: str) -> Path:
-    """The output path of `rel`; never outside `out_dir`, never through a symlink."""
-    parts = rel.split("/")
-    if rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
-        raise ValueError(f"bad output path {rel!r}")
-    path = out_dir
-    for part in parts[:-1]:
-        path = path / part
-        if path.is_symlink() or (path.exists() and not path.is_dir()):
-            path.unlink()
-    return path / parts[-1]
-
-
-def _same_bytes(path: Path, data: bytes) -> bool:
+def _is_real_dir(path: str) -> bool:
+    """A directory, not a symlink to one."""
     try:
-        if path.is_symlink() or path.stat().st_size != len(data):
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _same_bytes(path: str | Path, data: bytes) -> bool:
+    """Whether `path` is a regular file (not a symlink) holding exactly `data`."""
+    try:
+        info = os.lstat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size != len(data):
             return False
-        return path.read_bytes() == data
+        with open(path, "rb") as file:
+            return file.read() == data
     except OSError:
         return False
 

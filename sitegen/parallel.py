@@ -17,7 +17,7 @@ import os
 import signal
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 from typing import TypeVar
 
@@ -43,8 +43,21 @@ def fork_map(work: Callable[[Sequence[T]], list[R]], items: Sequence[T], *, work
     here as it was raised there; any other exception becomes a RuntimeError that carries the
     worker's traceback.
     """
+    parts = dict(fork_imap(work, items, workers=workers, chunk=chunk, numbered=True))
+    return [result for start in sorted(parts) for result in parts[start]]
+
+
+def fork_imap(work: Callable[[Sequence[T]], list[R]], items: Sequence[T], *, workers: int,
+              chunk: int, numbered: bool = False) -> Iterator:
+    """Each chunk's results as soon as a worker has them, in no particular order.
+
+    With `numbered`, `(index of the chunk's first item, results)` pairs.
+    """
     if workers <= 1 or len(items) <= chunk or "fork" not in multiprocessing.get_all_start_methods():
-        return [result for start in range(0, len(items), chunk) for result in work(items[start:start + chunk])]
+        for start in range(0, len(items), chunk):
+            results = work(items[start:start + chunk])
+            yield (start, results) if numbered else results
+        return
     context = multiprocessing.get_context("fork")
     counter = context.Value("l", 0)
     gc.freeze()  # the collector would otherwise touch every object and copy the shared pages
@@ -57,7 +70,6 @@ def fork_map(work: Callable[[Sequence[T]], list[R]], items: Sequence[T], *, work
             send.close()
             processes.append(process)
             pipes.append(receive)
-        parts: dict[int, list[R]] = {}
         while pipes:
             for pipe in wait(pipes):
                 try:
@@ -67,7 +79,7 @@ def fork_map(work: Callable[[Sequence[T]], list[R]], items: Sequence[T], *, work
                 if message[0] == "done":
                     pipes.remove(pipe)
                 elif message[0] == "part":
-                    parts[message[1]] = message[2]
+                    yield (message[1], message[2]) if numbered else message[2]
                 elif message[0] == "build-error":
                     raise BuildError(*message[1])
                 else:
@@ -78,7 +90,6 @@ def fork_map(work: Callable[[Sequence[T]], list[R]], items: Sequence[T], *, work
                 process.terminate()
             process.join()
         gc.unfreeze()
-    return [result for start in sorted(parts) for result in parts[start]]
 
 
 def _worker(work: Callable, items: Sequence, chunk: int, counter, send: Connection) -> None:

@@ -16,7 +16,8 @@ from .links import LINK_KINDS, Link
 from .listings import Listing
 from .papers import Paper, listing_slugs
 from .taxonomy import Taxonomy
-from .termpages import ORDERS, evidence_html, term_pages, term_views
+from .rendering import PageJob, once_per_build
+from .termpages import ORDERS, TermView, evidence_html, term_pages, term_views
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -112,6 +113,7 @@ def make_environment(theme: Theme, config: Config, assets: dict[str, bytes]) -> 
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # one environment per build: templates cannot change during it
     )
     base_path = config.base_path
     fingerprints = {path: hashlib.sha256(data).hexdigest()[:10] for path, data in assets.items()}
@@ -137,6 +139,7 @@ def make_environment(theme: Theme, config: Config, assets: dict[str, bytes]) -> 
                        scholarly_article=citation.scholarly_article)
     env.filters.update(bibtex=citation.bibtex, scholar_date=citation.scholar_date,
                        script_json=citation.script_json)
+    env.globals["once"] = once_per_build()  # the paper card, rendered once per paper and build
     return env
 
 
@@ -159,30 +162,41 @@ def date_label(value) -> str:
 
 
 def render_site(site: Site, env: Environment, assets: dict[str, bytes]) -> dict[str, bytes]:
-    """Every output file of the site, by path relative to the output root."""
+    """Every output file of the site, by path relative to the output root, rendered here and now.
+
+    The build renders `site_pages()` with `rendering.render_pages()` instead: in worker
+    processes, straight into the writer, and only the pages whose inputs changed.
+    """
     files: dict[str, bytes] = dict(assets)
+    for job in site_pages(site, env):
+        files[job.path] = env.get_template(job.template).render(job.context).encode("utf-8")
+    return files
+
+
+WATCHED = (Site, ListingView, TermView)
+"""Context objects that reach many papers; `rendering` notes which parts of them a page reads."""
+
+
+def site_pages(site: Site, env: Environment) -> list[PageJob]:
+    """Every page of the site: output path, template and context; nothing is rendered yet."""
     papers_by_slug = {paper.slug: paper for paper in site.papers}
     listing_by_slug = {view.slug: view for view in site.listings}
     names = term_names(site.taxonomy)
     # A global, not a context variable: imported macros (the paper card) see globals only.
     env.globals["term_name"] = lambda slug: names.get(slug, slug)
     common = {"site": site, "papers_by_slug": papers_by_slug, "listing_by_slug": listing_by_slug}
+    jobs: list[PageJob] = []
 
     def page(path: str, template: str, **context) -> None:
-        html = env.get_template(template).render(**common, page_path=_url_path(path), **context)
-        files[path] = html.encode("utf-8")
+        jobs.append(PageJob(path, template, {**common, "page_path": _url_path(path), **context}))
 
     page("index.html", "home.html",
          recent=site.papers[:20],
          popular=sorted((p for p in site.papers if p.upvotes), key=lambda p: (-p.upvotes, p.slug))[:10])
-    paper_template = env.get_template("paper.html")
     positions = {view.slug: {p.slug: i for i, p in enumerate(view.papers)} for view in site.listings}
     for paper in site.papers:
-        path = f"papers/{paper.slug}/index.html"
-        files[path] = paper_template.render(
-            **common, page_path=_url_path(path), paper=paper, note=site.notes.get(paper.slug),
-            **neighbours(paper, listing_by_slug, positions)
-        ).encode("utf-8")
+        page(f"papers/{paper.slug}/index.html", "paper.html", paper=paper, note=site.notes.get(paper.slug),
+             **neighbours(paper, listing_by_slug, positions))
     page("papers/index.html", "papers.html")
     page("listings/index.html", "listings.html")
     for view in site.listings:
@@ -190,9 +204,9 @@ def render_site(site: Site, env: Environment, assets: dict[str, bytes]) -> dict[
     for doc in site.pages:
         page(f"{doc.slug}/index.html", "page.html", doc=doc)
     page("search/index.html", "search.html")
-    files.update(_term_files(site, env, common))
+    _term_pages(site, page)
     page("404.html", "404.html")
-    return files
+    return jobs
 
 
 HARDWARE_GROUPS = (("vendor", "Vendors"), ("class", "Classes"), ("architecture", "Architectures"),
@@ -200,34 +214,24 @@ HARDWARE_GROUPS = (("vendor", "Vendors"), ("class", "Classes"), ("architecture",
 """Sections of the hardware index, in order."""
 
 
-def _term_files(site: Site, env: Environment, common: dict) -> dict[str, bytes]:
+def _term_pages(site: Site, page) -> None:
     """Topic and hardware indexes and one paginated page set per term that has papers."""
     taxonomy = site.taxonomy or Taxonomy()
     views = term_views(site.papers, taxonomy)
     with_papers = {slug: view for slug, view in views.items() if view.entries}
-    files = {}
-
-    def render(path: str, template: str, **context) -> None:
-        files[path] = env.get_template(template).render(
-            **common, page_path=_url_path(path), **context).encode("utf-8")
-
-    render("topics/index.html", "topics.html",
-           topics=[with_papers[t.slug] for t in taxonomy.topics if t.slug in with_papers])
-    render("hardware/index.html", "hardware.html", groups=[
+    page("topics/index.html", "topics.html",
+         topics=[with_papers[t.slug] for t in taxonomy.topics if t.slug in with_papers])
+    page("hardware/index.html", "hardware.html", groups=[
         (role, heading, [with_papers[t.slug] for t in taxonomy.hardware
                          if t.role == role and t.slug in with_papers])
         for role, heading in HARDWARE_GROUPS])
-    term_template = env.get_template("term.html")
     for section, terms in (("topics", taxonomy.topics), ("hardware", taxonomy.hardware)):
         for term in terms:
             if term.slug not in with_papers:
                 continue
             children = [with_papers[c.slug] for c in taxonomy.children(term.slug) if c.slug in with_papers]
             for path, context in term_pages(with_papers[term.slug], section):
-                files[path] = term_template.render(
-                    **common, page_path=_url_path(path), children=children, orders=ORDERS, **context
-                ).encode("utf-8")
-    return files
+                page(path, "term.html", children=children, orders=ORDERS, **context)
 
 
 def term_names(taxonomy) -> dict[str, str]:

@@ -49,33 +49,33 @@ class SearchResult:
     """One line for the build summary."""
 
 
-def update_index(out_dir: Path, files: dict[str, bytes], report: WriteReport, *,
+def update_index(out_dir: Path, indexed: list[str], html: list[str], report: WriteReport, *,
                  enabled: bool = True) -> SearchResult:
     """Bring `out_dir/pagefind/` up to date with the pages just written.
 
-    `files` is what the build rendered and `report` what the writer changed. Pagefind runs
-    only when an indexed page was written or removed, or the index is missing or older than
-    the pages (a build with `enabled=False`, `--no-search`, or one stopped before indexing).
+    `indexed` are the pages the index holds (sorted), `html` every page of the build, `report`
+    what the writer changed. Pagefind runs only when an indexed page was written or removed,
+    or the index is missing or older than the pages (a build with `enabled=False`,
+    `--no-search`, or one stopped before indexing).
     """
-    indexed = sorted(path for path, data in files.items() if _is_indexed(path, data))
     if not enabled:
         return SearchResult("skipped", None, "search index not updated (--no-search)")
     if not indexed:
         remove_subtree(out_dir, INDEX_DIR)
         return SearchResult("removed", 0, "search index: no pages to index")
-    if not pages_changed(files, report) and index_is_current(out_dir, indexed):
+    if not pages_changed(indexed, report) and index_is_current(out_dir, indexed):
         return SearchResult("unchanged", index_page_count(out_dir), "search index unchanged")
     try:
-        pages = build_index(out_dir, indexed, [path for path in files if path.endswith(".html")])
+        pages = build_index(out_dir, indexed, html)
     except BuildError:
         remove_subtree(out_dir, INDEX_DIR)  # stale now: the next build must not keep it
         raise
     return SearchResult("indexed", pages, f"search index: {pages} pages")
 
 
-def pages_changed(files: dict[str, bytes], report: WriteReport) -> bool:
+def pages_changed(indexed: list[str], report: WriteReport) -> bool:
     """Whether this write added, changed or removed a page that the index reads."""
-    return (any(_is_indexed(path, files[path]) for path in report.written if path in files)
+    return (not set(indexed).isdisjoint(report.written)
             or any(path.endswith(".html") for path in report.removed))
 
 
@@ -157,7 +157,3 @@ def pagefind_executable() -> Path:
         return Path(found)
     raise BuildError(INDEX_DIR, 0, "the Pagefind binary is not installed; install it with "
                      "pip install 'pagefind[bin]', or build with --no-search")
-
-
-def _is_indexed(path: str, data: bytes) -> bool:
-    return path.endswith(".html") and INDEXED_MARK in data

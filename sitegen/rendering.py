@@ -1,0 +1,401 @@
+"""Rendering the pages: on every core, and only the pages whose inputs changed.
+
+`render.site_pages()` says what to render: each page's output path, template and context.
+`render_pages()` renders them into the writer. Many pages are split between forked worker
+processes, which inherit the contexts and send back only bytes.
+
+A page is rendered again only when something it read changed. While a page renders, the
+site-wide objects in its context (the `Site`, listings, term views, lists and dicts) are
+wrapped in `Watched` views that note each part the template reads: `site.papers | length`
+notes the number of papers, `papers_by_slug[slug]` that one paper, a loop over a list the
+whole list. What a page read, and the values it saw, are kept in a `PageCache` (the preview
+server keeps one between builds). The next build looks the same parts up in the new
+contexts: when every value is equal and the page's file on disk is the one written, the page
+is kept as it is. Everything else a page can depend on (templates, static files, settings,
+the topic and hardware rules) is the cache's `key`: when it changes, every page is rendered.
+So a kept page holds the bytes a clean build would write, whatever the templates read.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+
+from .diagnostics import BuildError
+from .output import SiteWriter, file_info
+from .parallel import fork_imap
+from .search import INDEXED_MARK
+
+MISSING = object()
+"""What a look-up found where there was nothing."""
+CHUNK = 64
+"""Pages a worker renders at a time."""
+
+
+@dataclass(frozen=True)
+class PageJob:
+    """One page to render."""
+
+    path: str
+    """Output path, e.g. `papers/x/index.html`."""
+    template: str
+    context: dict
+    """Template variables."""
+
+
+@dataclass
+class Rendered:
+    """What a page read when it was last rendered, and where it was written."""
+
+    reads: tuple[tuple, ...]
+    """Each read as a path: context variable, then attributes, `("[]", key)` for an item,
+    `("in", key)` for a membership test, `"#"` for a length, `"*"` for the whole value."""
+    values: tuple
+    """What each read found."""
+    indexed: bool
+    """Whether the page is one the search index holds."""
+    file: tuple[int, int, int] | None = None
+    """(size, mtime_ns, inode) of the written file, to notice a file changed behind our back."""
+
+
+@dataclass
+class PageCache:
+    """The pages of the last build and what they read; kept by the preview server between builds."""
+
+    key: object = None
+    """Everything every page depends on besides its context (templates, assets, settings)."""
+    out_dir: Path | None = None
+    pages: dict[str, Rendered] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RenderReport:
+    """What `render_pages` did."""
+
+    indexed: tuple[str, ...]
+    """Paths of the pages the search index holds, sorted."""
+    rendered: int
+    kept: int
+
+
+def render_pages(env: jinja2.Environment, jobs: list[PageJob], writer: SiteWriter, *, root: Path,
+                 watched: tuple[type, ...], workers: int = 1, cache: PageCache | None = None,
+                 key: object = None) -> RenderReport:
+    """Render `jobs` into `writer`, except pages `cache` shows unchanged; update `cache`.
+
+    `watched` are the types of the context objects that reach many papers (besides lists and
+    dicts): a page's reads of them are noted part by part. `key` is what every page depends
+    on besides its context. A template error becomes a BuildError naming the template file
+    and line (relative to `root`).
+    """
+    if cache is not None and (cache.key != key or cache.out_dir != writer.out_dir):
+        cache.key, cache.out_dir, cache.pages = key, writer.out_dir, {}
+    old = cache.pages if cache is not None else {}
+    lookups: dict[tuple, object] = {}
+    todo, indexed, kept = [], [], 0
+    for job in jobs:
+        entry = old.get(job.path)
+        if (entry is not None and entry.file is not None and _unchanged(entry, job.context, lookups)
+                and file_info(writer.out_dir, job.path) == entry.file):
+            writer.keep(job.path)
+            indexed += [job.path] if entry.indexed else []
+            kept += 1
+        else:
+            todo.append(job)
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "default": unwrap}
+    share = Counter(job.template for job in todo)  # rare, long pages first: no worker is left with one at the end
+    todo.sort(key=lambda job: share[job.template])
+    for name in dict.fromkeys(job.template for job in todo):  # compiled once, before the workers fork
+        _load(env, name, root)
+    record = cache is not None
+
+    def render(chunk: Sequence[PageJob]) -> list[tuple[str, bytes, tuple]]:
+        return [_render(env, job, root, watched, record) for job in chunk]
+
+    contexts = {job.path: job.context for job in todo}
+    fresh: dict[str, Rendered] = {}
+    for results in fork_imap(render, todo, workers=workers, chunk=CHUNK):
+        for path, data, reads in results:
+            writer.add(path, data)
+            if INDEXED_MARK in data:
+                indexed.append(path)
+            if record:
+                values = tuple(_look_up(contexts[path], read, lookups) for read in reads)
+                fresh[path] = Rendered(reads, values, INDEXED_MARK in data)
+    if cache is not None:  # call note_files() once the writer has committed
+        cache.pages = {job.path: fresh.get(job.path) or old[job.path] for job in jobs}
+    return RenderReport(tuple(sorted(indexed)), len(todo), kept)
+
+
+def _render(env: jinja2.Environment, job: PageJob, root: Path, watched: tuple[type, ...],
+            record: bool) -> tuple[str, bytes, tuple]:
+    """One page's bytes, and what it read (when `record`)."""
+    reads = Reads(watched)
+    context = {name: reads.watch(value, (name,)) for name, value in job.context.items()}
+    try:
+        html = env.get_template(job.template).render(context)
+    except jinja2.TemplateError as error:
+        raise template_error(error, root) from None
+    return job.path, html.encode("utf-8"), tuple(reads.paths) if record else ()
+
+
+def _load(env: jinja2.Environment, name: str, root: Path) -> None:
+    try:
+        env.get_template(name)
+    except jinja2.TemplateError as error:
+        raise template_error(error, root) from None
+
+
+def template_error(error: jinja2.TemplateError, root: Path) -> BuildError:
+    """A BuildError naming the template file and line of a Jinja2 error."""
+    if isinstance(error, jinja2.TemplateSyntaxError):
+        return BuildError(_template_path(error.filename or error.name or "template", root), error.lineno or 0,
+                          f"template syntax error: {error.message}")
+    filename, line = "template", 0
+    for frame, line_number in traceback.walk_tb(error.__traceback__):  # the innermost template frame
+        if frame.f_code.co_filename.endswith((".html", ".xml", ".svg", ".txt", ".js")):
+            filename, line = frame.f_code.co_filename, line_number
+    return BuildError(_template_path(filename, root), line, f"template error: {error}; fix the template")
+
+
+def _template_path(filename: str, root: Path) -> str:
+    try:
+        return Path(filename).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return filename
+
+
+def once_per_build() -> Callable:
+    """A template global `once(macro, *args)`: the macro's output, rendered the first time only.
+
+    For macros that depend on nothing but their arguments, such as an imported macro (it sees
+    no page context) like the paper card, which a build shows up to forty times per paper.
+    Arguments count as the same when they are the same object (papers are immutable) or equal
+    strings, numbers or None.
+    """
+    done: dict[tuple, tuple] = {}
+
+    def once(macro, *args):
+        key = (macro._func.__code__, *((type(a), a) if a is None or isinstance(a, (str, int, float)) else id(a)
+                                       for a in args))
+        found = done.get(key)
+        if found is None:
+            found = done[key] = (macro(*args), args)  # keeps the arguments, so their ids stay theirs
+        return found[0]
+
+    return once
+
+
+# --- Keeping unchanged pages ------------------------------------------------------------------
+
+def _unchanged(entry: Rendered, context: dict, lookups: dict) -> bool:
+    """Whether every read of a page finds what it found when the page was rendered."""
+    for read, value in zip(entry.reads, entry.values):
+        now = _look_up(context, read, lookups)
+        if now is not value and not (now is not MISSING and value is not MISSING and _equal(now, value)):
+            return False
+    entry.values = tuple(_look_up(context, read, lookups) for read in entry.reads)  # let old objects go
+    return True
+
+
+def _equal(a: object, b: object) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - values that cannot be compared count as changed
+        return False
+
+
+def _look_up(context: dict, read: tuple, lookups: dict) -> object:
+    """What `read` finds in `context`, with look-ups shared between pages of one build."""
+    value = context.get(read[0], MISSING)
+    for step in read[1:]:
+        if value is MISSING:
+            return MISSING
+        key = (id(value), step)
+        if key in lookups:
+            value = lookups[key][1]
+            continue
+        found = _step(value, step)
+        lookups[key] = (value, found)  # holds `value`, so its id is not reused meanwhile
+        value = found
+    return value
+
+
+def _step(value: object, step) -> object:
+    if step == "*":
+        return value
+    if step == "#":
+        return len(value)
+    if isinstance(step, str):
+        return getattr(value, step, MISSING)
+    kind, key = step
+    if kind == "in":
+        return key in value
+    try:
+        return value[key]
+    except (LookupError, TypeError):
+        return MISSING
+
+
+def note_files(cache: PageCache) -> None:
+    """After the write: note each newly rendered page's file, to notice if anyone else changes it."""
+    for path, entry in cache.pages.items():
+        if entry.file is None:
+            entry.file = file_info(cache.out_dir, path)
+
+
+# --- Watching what a page reads -----------------------------------------------------------------
+
+class Reads:
+    """What one page reads, as paths (see `Rendered.reads`), in the order first read."""
+
+    __slots__ = ("paths", "_types")
+
+    def __init__(self, watched: tuple[type, ...]):
+        self.paths: dict[tuple, None] = {}
+        self._types = watched
+
+    def note(self, path: tuple) -> None:
+        self.paths[path] = None
+
+    def watch(self, value: object, path: tuple) -> object:
+        """`value`, found at `path`, as the template sees it: wrapped if it reaches many papers."""
+        if isinstance(value, Mapping):
+            return WatchedMapping(value, path, self)
+        if isinstance(value, (list, tuple)):
+            return WatchedSequence(value, path, self)
+        if isinstance(value, self._types):
+            return Watched(value, path, self)
+        self.paths[path] = None
+        return value
+
+
+def unwrap(value: object) -> object:
+    """The list, dict or object behind a watched one (for `tojson`), noting it is read whole."""
+    if isinstance(value, Watched | WatchedSequence | WatchedMapping):
+        return value._whole()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+class Watched:
+    """An object whose attributes a page reads one by one."""
+
+    __slots__ = ("_value", "_path", "_reads")
+
+    def __init__(self, value: object, path: tuple, reads: Reads):
+        self._value, self._path, self._reads = value, path, reads
+
+    def __getattr__(self, name: str) -> object:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        path = self._path + (name,)
+        value = getattr(self._value, name, MISSING)
+        if value is MISSING:
+            self._reads.note(path)
+            raise AttributeError(name)
+        return self._reads.watch(value, path)
+
+    def _whole(self) -> object:
+        self._reads.note(self._path + ("*",))
+        return self._value
+
+    def __str__(self) -> str:
+        return str(self._whole())
+
+    def __eq__(self, other: object) -> bool:
+        return self._whole() == (other._whole() if isinstance(other, Watched | WatchedSequence | WatchedMapping)
+                                 else other)
+
+    __hash__ = None
+
+
+class WatchedSequence(Sequence):
+    """A list or tuple: its length, or all of it."""
+
+    __slots__ = ("_value", "_path", "_reads")
+
+    def __init__(self, value: Sequence, path: tuple, reads: Reads):
+        self._value, self._path, self._reads = value, path, reads
+
+    def __len__(self) -> int:
+        self._reads.note(self._path + ("#",))
+        return len(self._value)
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def _whole(self) -> Sequence:
+        self._reads.note(self._path + ("*",))
+        return self._value
+
+    def __iter__(self) -> Iterator:
+        return iter(self._whole())
+
+    def __reversed__(self) -> Iterator:
+        return reversed(self._whole())
+
+    def __getitem__(self, index):
+        return self._whole()[index]
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._whole()
+
+    def __add__(self, other: Iterable) -> list:
+        return [*self._whole(), *other]
+
+    def __radd__(self, other: Iterable) -> list:
+        return [*other, *self._whole()]
+
+    def __str__(self) -> str:
+        return str(self._whole())
+
+    def __eq__(self, other: object) -> bool:
+        return self._whole() == (other._whole() if isinstance(other, WatchedSequence) else other)
+
+    __hash__ = None
+
+
+class WatchedMapping(Mapping):
+    """A dict: one key at a time, its length, or all of it."""
+
+    __slots__ = ("_value", "_path", "_reads")
+
+    def __init__(self, value: Mapping, path: tuple, reads: Reads):
+        self._value, self._path, self._reads = value, path, reads
+
+    def __getitem__(self, key):
+        path = self._path + (("[]", key),)
+        try:
+            value = self._value[key]
+        except (LookupError, TypeError):
+            self._reads.note(path)
+            raise
+        return self._reads.watch(value, path)
+
+    def __contains__(self, key: object) -> bool:
+        self._reads.note(self._path + (("in", key),))
+        return key in self._value
+
+    def __len__(self) -> int:
+        self._reads.note(self._path + ("#",))
+        return len(self._value)
+
+    def _whole(self) -> Mapping:
+        self._reads.note(self._path + ("*",))
+        return self._value
+
+    def __iter__(self) -> Iterator:
+        return iter(self._whole())
+
+    def __str__(self) -> str:
+        return str(self._whole())
+
+    def __eq__(self, other: object) -> bool:
+        return self._whole() == (other._whole() if isinstance(other, WatchedMapping) else other)
+
+    __hash__ = None
