@@ -13,14 +13,15 @@ from .config import RULES_FILE, Config
 from .content import read_notes, read_pages
 from .diagnostics import BuildError, Diagnostic
 from .listings import read_listings
-from .output import SiteWriter, check_output_dir
+from .inputs import fingerprint
+from .output import SiteWriter, all_present, check_output_dir, read_state, write_state
 from .papers import merge
 from .parallel import default_workers
-from .related import relate
-from .taxonomy import classify, load_rules
-from .render import WATCHED, Site, asset_versions, listing_views, make_environment, site_pages, site_theme
-from .rendering import render_pages
-from .search import INDEX_DIR, update_index
+from .related import RelatedCache, relate_again
+from .taxonomy import ClassifyCache, classify, load_rules
+from .render import WATCHED, Site, Theme, asset_versions, listing_views, make_environment, site_pages, site_theme
+from .rendering import PageCache, note_files, render_pages
+from .search import INDEX_DIR, index_holds, update_index
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,27 @@ class BuildResult:
     """Seconds per stage, in pipeline order."""
     search: str = ""
     """What happened to the search index, for the summary (e.g. `search index: 175 pages`)."""
+    exact: bool = True
+    """False after a `quick` build that kept the related papers of the last one: a second
+    build without `quick` brings the output to what a clean build writes."""
+
+
+@dataclass
+class BuildCache:
+    """What a build keeps for the next build of the same site in this process.
+
+    The preview server keeps one between rebuilds: a rebuild parses only the listings whose
+    bytes changed, merges and classifies only papers whose entries changed, relates papers
+    again only when a slug, title or abstract changed, and renders only the pages that read
+    something that changed. Every part is keyed by all that it depends on, so the output is
+    byte for byte what a clean build writes.
+    """
+
+    listings: dict = field(default_factory=dict)
+    merged: dict = field(default_factory=dict)
+    classified: ClassifyCache = field(default_factory=ClassifyCache)
+    related: RelatedCache = field(default_factory=RelatedCache)
+    pages: PageCache = field(default_factory=PageCache)
 
 
 @dataclass
@@ -61,33 +83,44 @@ class Stopwatch:
 
 
 def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = False, force: bool = False,
-          on_stage: Callable[[str, float], None] | None = None, workers: int | None = None) -> BuildResult:
+          on_stage: Callable[[str, float], None] | None = None, workers: int | None = None,
+          cache: BuildCache | None = None, quick: bool = False) -> BuildResult:
     """Read, merge, render and write the site; raise BuildError before writing anything if it fails.
 
     `workers` processes share the work of the slow stages (default: one per CPU); the output
-    does not depend on it.
+    does not depend on it. `cache` is what the last build in this process left (the preview
+    server's); with `quick`, related papers are reused from it when the corpus changed (see
+    `BuildResult.exact`) and the search index is left for the exact build that should follow.
+    When nothing the build reads changed since the last complete build into `out_dir` and all
+    its files are there, nothing is done.
     """
     check_output_dir(out_dir, config.root, force=force)
     workers = workers or default_workers()
+    cache = cache if cache is not None else BuildCache()
     watch = Stopwatch(on_stage)
+    theme = site_theme(config.root)
+    with watch.stage("check"):
+        inputs = fingerprint(config, theme)
+        last = _unchanged_since(out_dir, inputs, search, strict)
+    if last is not None:
+        return BuildResult(**last, written=(), removed=(), timings=tuple(watch.timings))
     warnings: list[Diagnostic] = []
     with watch.stage("parse"):
         years = {name: s.year for name, s in config.listings.items() if s.year}
-        listings = read_listings(config.listings_dir, config.root, years)
+        listings = read_listings(config.listings_dir, config.root, years, cache.listings)
         warnings += [d for listing in listings for d in listing.diagnostics]
         pages = read_pages(config.content_dir / "pages", config.root)
     with watch.stage("merge"):
-        papers, problems = merge(listings)
+        papers, problems = merge(listings, cache.merged)
         warnings += problems
         notes, problems = read_notes(config.content_dir / "notes", config.root, {p.slug for p in papers})
         warnings += problems
     with watch.stage("classify"):
         taxonomy = load_rules(config.rules_file, RULES_FILE)
-        papers, problems = classify(papers, taxonomy, workers=workers)
+        papers, problems = classify(papers, taxonomy, cache=cache.classified, workers=workers)
         warnings += problems
     with watch.stage("relate"):
-        papers = relate(papers, workers=workers)
-    theme = site_theme(config.root)
+        papers, exact = relate_again(papers, cache.related, quick=quick, workers=workers)
     assets = asset_versions(theme)
     site = Site(config, tuple(papers), listing_views(listings, papers, config), tuple(pages), notes, taxonomy)
     with SiteWriter(out_dir) as writer:  # files are staged as they are rendered; removed unless committed
@@ -96,7 +129,8 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
             for path, data in assets.items():
                 writer.add(path, data)
             rendered = render_pages(env, site_pages(site, env), writer, root=config.root, watched=WATCHED,
-                                    workers=workers)
+                                    workers=workers, cache=cache.pages,
+                                    key=_read_by_every_page(theme, assets, config, taxonomy))
             writer.add("papers.json", feeds.papers_json(
                 site.papers, config, {slug: term.name for slug, term in taxonomy.terms.items()}))
             for path, data in feeds.crawler_files(site, writer.paths).items():
@@ -110,10 +144,11 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
             )) from None
         with watch.stage("write"):
             report = writer.commit(keep=(INDEX_DIR + "/",))
+            note_files(cache.pages)
     html = sorted(path for path in writer.paths if path.endswith(".html"))
-    if search:
+    if search and exact:  # an approximate build leaves the index to the exact one that follows
         with watch.stage("search"):
-            indexed = update_index(out_dir, list(rendered.indexed), html, report)
+            indexed = update_index(out_dir, list(rendered.indexed), html, report, inputs=inputs)
     else:
         indexed = update_index(out_dir, list(rendered.indexed), html, report, enabled=False)
     rules_note = () if taxonomy.terms else (
@@ -124,7 +159,39 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
         f"newest year the listing names, plus one; set [listings.\"{Path(listing.path).name}\"] year "
         "in sitegen.toml to change it)"
         for listing in listings if listing.year_inferred)
-    return BuildResult(
-        papers=len(papers), pages=len(html), files=len(writer.paths),
-        written=report.written, unchanged=report.unchanged, removed=report.removed,
-        warnings=tuple(warnings), notes=rules_note + inferred, timings=tuple(watch.timings), search=indexed.message)
+    summary = dict(papers=len(papers), pages=len(html), files=len(writer.paths), warnings=tuple(warnings),
+                   notes=rules_note + inferred)
+    if exact:
+        write_state(out_dir, {"inputs": inputs, **summary, "warnings": [[w.file, w.line, w.message]
+                                                                     for w in warnings]})
+    return BuildResult(**summary, written=report.written, unchanged=report.unchanged, removed=report.removed,
+                       timings=tuple(watch.timings), search=indexed.message, exact=exact)
+
+
+def _unchanged_since(out_dir: Path, inputs: str, search: bool, strict: bool) -> dict | None:
+    """The summary of the last build into `out_dir` if it was made from `inputs` and is all there.
+
+    With `search`, its search index must have been brought up to date too. A `strict` build
+    of inputs that gave warnings fails as it did.
+    """
+    state = read_state(out_dir)
+    if (not state or state.get("inputs") != inputs or (search and not index_holds(out_dir, inputs))
+            or not all_present(out_dir)):
+        return None
+    try:
+        warnings = tuple(Diagnostic(file, line, message) for file, line, message in state["warnings"])
+        last = dict(papers=state["papers"], pages=state["pages"], files=state["files"], warnings=warnings,
+                    notes=tuple(state["notes"]), unchanged=state["files"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if strict and warnings:
+        return None  # the full build reports them as errors
+    return {**last, "search": "nothing changed; search index unchanged" if search else
+            "nothing changed; search index not updated (--no-search)"}
+
+
+def _read_by_every_page(theme: Theme, assets: dict[str, bytes], config: Config, taxonomy) -> tuple:
+    """What any page may depend on besides its context: templates, static files, settings, rules."""
+    templates = tuple((path.as_posix(), path.read_bytes()) for directory in theme.template_dirs
+                      for path in sorted(directory.rglob("*")) if path.is_file())
+    return templates, tuple(sorted(assets.items())), config, taxonomy

@@ -10,6 +10,7 @@ charts follow the light and dark themes. Same input, same bytes.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -44,8 +45,15 @@ def per_year(years: Iterable[int | None]) -> list[Bar]:
 
 
 def year_chart(papers: Iterable, chart_id: str, title: str = "Papers per year") -> Markup:
-    """Column chart of `papers` by the year they were published; empty when none is dated."""
-    return column_chart(per_year(paper.year for paper in papers), chart_id, title, "Year")
+    """Column chart of `papers` by the year they were published; empty when none is dated.
+
+    Undated papers cannot be placed on the axis: the caption says how many were left out.
+    """
+    years = [paper.year for paper in papers]
+    undated = years.count(None)
+    if undated:
+        title += f" ({undated} undated paper{'s' if undated != 1 else ''} not shown)"
+    return column_chart(per_year(years), chart_id, title, "Year")
 
 
 def column_chart(bars: list[Bar], chart_id: str, title: str, label_heading: str) -> Markup:
@@ -69,7 +77,9 @@ def column_chart(bars: list[Bar], chart_id: str, title: str, label_heading: str)
         if i % every == 0:
             shapes.append(f'<text x="{centre}%" y="{bottom + 17}" text-anchor="middle">{escape(bar.label)}</text>')
     shapes.append(f'<line class="axis" x1="0" x2="100%" y1="{bottom}.5" y2="{bottom}.5"/>')
-    return _figure(bars, chart_id, title, label_heading, "columns", COLUMN_HEIGHT, shapes)
+    # Few columns would be wide slabs: cap the width at about 4rem per column.
+    width = f'{max(4 * len(bars), 16)}rem'
+    return _figure(bars, chart_id, title, label_heading, "columns", COLUMN_HEIGHT, shapes, width)
 
 
 def bar_chart(bars: list[Bar] | list[tuple[str, int]], chart_id: str, title: str,
@@ -93,14 +103,15 @@ def bar_chart(bars: list[Bar] | list[tuple[str, int]], chart_id: str, title: str
 
 
 def _figure(bars: list[Bar], chart_id: str, title: str, label_heading: str, kind: str,
-            height: int, shapes: list[str]) -> Markup:
-    ident = escape(f"chart-{chart_id}")
+            height: int, shapes: list[str], max_width: str = "") -> Markup:
+    ident = "chart-" + re.sub(r"[^A-Za-z0-9_-]+", "-", chart_id)
     rows = "".join(f"<tr><th scope=\"row\">{escape(bar.label)}</th><td>{bar.value}</td></tr>" for bar in bars)
     summary = f"{title} (chart; the table that follows has the numbers)"
+    style = f' style="max-width: {max_width}"' if max_width else ""
     return Markup(
         f'<figure class="chart chart-{kind}">'
         f'<figcaption>{escape(title)}</figcaption>'
-        f'<svg role="img" aria-labelledby="{ident}-title" width="100%" height="{height}">'
+        f'<svg role="img" aria-labelledby="{ident}-title" width="100%" height="{height}"{style}>'
         f'<title id="{ident}-title">{escape(summary)}</title>'
         f'{"".join(shapes)}</svg>'
         f'<table class="visually-hidden"><caption>{escape(title)}</caption>'

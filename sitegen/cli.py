@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .build import BuildResult, build
+from .build import BuildCache, BuildResult, build
 from .config import BASE_URL_EXAMPLE, load_config
 from .diagnostics import BuildError
 
@@ -138,13 +138,17 @@ def run_serve(args: argparse.Namespace) -> int:
     config = load_config(source, args.base_url)
     base_path = config.base_path
 
+    cache = BuildCache()  # what each rebuild can reuse from the last one
+
     def rebuild(pages_written) -> None:
         config = load_config(source, args.base_url)
         if config.base_path != base_path:
             raise BuildError(CONFIG_FILE, 0, f"the base URL now puts the site under {config.base_path}, but "
                              f"this server serves it under {base_path}; restart sitegen serve")
-        result = build(config, out_dir,
+        result = build(config, out_dir, cache=cache, quick=True,
                        on_stage=lambda stage, _: pages_written() if stage == "write" else None)
+        if not result.exact:  # browsers reload now; the related papers catch up right after
+            result = build(config, out_dir, cache=cache)
         print_warnings(result)
 
     theme = default_theme_dir()  # watched too, for whoever edits the default theme in a checkout

@@ -11,6 +11,7 @@ Two formats occur, detected per file:
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -373,12 +374,16 @@ def _quote(text: str, limit: int = 60) -> str:
     return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
-def read_listings(listings_dir: Path, root: Path, years: dict[str, int]) -> list[Listing]:
+def read_listings(listings_dir: Path, root: Path, years: dict[str, int],
+                  known: dict[tuple, Listing] | None = None) -> list[Listing]:
     """Parse every `*.txt` listing under `listings_dir`, in file name order.
 
     `years` maps a listing's file name to the year its undated entries belong to.
-    Raises BuildError for a file that cannot be read as a listing.
+    Raises BuildError for a file that cannot be read as a listing. `known` holds listings
+    parsed before, by path, bytes and year (the preview server keeps it between builds):
+    only new and changed files are parsed; afterwards it holds this build's listings.
     """
+    found: dict[tuple, Listing] = {}
     if not listings_dir.is_dir():
         raise BuildError(_relative(listings_dir, root), 0,
                          "no listings directory; create it and put listing .txt files in it")
@@ -403,14 +408,21 @@ def read_listings(listings_dir: Path, root: Path, years: dict[str, int]) -> list
             data = file.read_bytes()
         except OSError as error:
             raise BuildError(shown, 1, f"cannot be read ({error.strerror}); check its permissions") from None
-        text = decode(data, shown)
-        listing = parse_listing(text, shown, years.get(file.name))
-        if text.strip() and not listing.entries:
-            first = listing.diagnostics[0] if listing.diagnostics else None
-            raise BuildError(shown, first.line if first else 1, "not a listing: no paper title found"
-                             + (f" ({first.message})" if first else "") + "; see the README for the two "
-                             "listing formats, or move the file out of content/listings/")
+        key = (shown, hashlib.sha256(data).digest(), years.get(file.name))
+        listing = known.get(key) if known is not None else None
+        if listing is None:
+            text = decode(data, shown)
+            listing = parse_listing(text, shown, years.get(file.name))
+            if text.strip() and not listing.entries:
+                first = listing.diagnostics[0] if listing.diagnostics else None
+                raise BuildError(shown, first.line if first else 1, "not a listing: no paper title found"
+                                 + (f" ({first.message})" if first else "") + "; see the README for the two "
+                                 "listing formats, or move the file out of content/listings/")
+        found[key] = listing
         listings.append(listing)
+    if known is not None:
+        known.clear()
+        known.update(found)
     return listings
 
 

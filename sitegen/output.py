@@ -9,6 +9,7 @@ directory as sitegen's own.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import stat
@@ -18,6 +19,8 @@ from pathlib import Path
 from .diagnostics import BuildError
 
 MANIFEST = ".sitegen-manifest"
+STATE = ".sitegen-state"
+"""What the last complete build was made from (see `build.py`); removed when a write begins."""
 TEMP_SUFFIX = ".sitegen-tmp"
 STAGING = ".sitegen-tmp"
 """Directory in the output where a write stages new files; removed when the write ends
@@ -143,6 +146,7 @@ class SiteWriter:
         """Put the staged files in place and remove stale ones (but none under the `keep` prefixes)."""
         out_dir, staged = self.out_dir, sorted(self._staged, key=lambda s: s[1])
         out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / STATE).unlink(missing_ok=True)  # written again once the build is complete
         if staged:
             _write_manifest(out_dir, self._previous | self.paths)
         _remove_symlinks(out_dir)
@@ -191,6 +195,42 @@ class SiteWriter:
                 os.mkdir(path)
             made.add(path)
         return path + "/" + rel.rsplit("/", 1)[-1]
+
+
+def read_state(out_dir: Path, name: str = STATE) -> dict | None:
+    """What `write_state` recorded in the bookkeeping file `name` of `out_dir`, if anything."""
+    try:
+        return json.loads((out_dir / name).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def write_state(out_dir: Path, state: dict, name: str = STATE) -> None:
+    """Record `state` as the hidden bookkeeping file `name` (`.x` or `dir/.x`) of `out_dir`.
+
+    Atomically, never through a symlink; `<`, `>` and `&` escaped so that no markup is anywhere.
+    """
+    if not _valid(name) or not name.rsplit("/", 1)[-1].startswith(".sitegen-"):
+        raise ValueError(f"bad bookkeeping file {name!r}")
+    path = out_dir / name
+    if path.parent.is_symlink() or not path.parent.is_dir():
+        raise ValueError(f"no directory for {name!r}")
+    text = json.dumps(state, sort_keys=True)
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(char, escaped)
+    data = (text + "\n").encode("utf-8")
+    if _same_bytes(path, data):
+        return
+    temp = path.with_name(path.name + TEMP_SUFFIX)
+    temp.unlink(missing_ok=True)
+    temp.write_bytes(data)
+    os.replace(temp, path)
+
+
+def all_present(out_dir: Path) -> bool:
+    """Whether every file the manifest lists is in `out_dir` as a regular file."""
+    paths = read_manifest(out_dir)
+    return bool(paths) and all(file_info(out_dir, rel) is not None for rel in paths)
 
 
 def file_info(out_dir: Path, rel: str) -> tuple[int, int, int] | None:

@@ -103,11 +103,14 @@ def listing_slugs(listings: list[Listing]) -> dict[str, str]:
     return unique_slugs([(listing.path, listing.stem) for listing in listings], "listing")
 
 
-def merge(listings: list[Listing]) -> tuple[list[Paper], list[Diagnostic]]:
+def merge(listings: list[Listing], known: dict[tuple, tuple] | None = None
+          ) -> tuple[list[Paper], list[Diagnostic]]:
     """Merge the entries of all listings into papers, newest first.
 
     Fields one listing lacks are filled from another; a real conflict (two different
-    values) keeps the larger or first value and is reported with both places.
+    values) keeps the larger or first value and is reported with both places. `known` holds
+    papers merged before, by slug and entries (the preview server keeps it between builds):
+    an unchanged paper is the same object as in the last build; afterwards it holds this build's.
     """
     by_listing = listing_slugs(listings)
     groups: dict[str, list[tuple[Entry, str]]] = {}
@@ -120,10 +123,17 @@ def merge(listings: list[Listing]) -> tuple[list[Paper], list[Diagnostic]]:
             groups.setdefault(key, []).append((entry, by_listing[listing.path]))
     slugs = unique_slugs(sorted((key, group[0][0].title) for key, group in groups.items()), "paper")
     papers = []
+    found: dict[tuple, tuple] = {}
     for key, group in groups.items():
-        paper, problems = _merge_group(key, slugs[key], group)
+        memo = (key, slugs[key], tuple(group))
+        merged = known.get(memo) if known is not None else None
+        found[memo] = merged = merged or _merge_group(*memo)
+        paper, problems = merged
         papers.append(paper)
         diagnostics.extend(problems)
+    if known is not None:
+        known.clear()
+        known.update(found)
     papers.sort(key=paper_order)
     return papers, diagnostics
 
@@ -134,7 +144,7 @@ def paper_order(paper: Paper) -> tuple:
             paper.key, paper.slug)
 
 
-def _merge_group(key: str, slug: str, group: list[tuple[Entry, str]]) -> tuple[Paper, list[Diagnostic]]:
+def _merge_group(key: str, slug: str, group: tuple[tuple[Entry, str], ...]) -> tuple[Paper, list[Diagnostic]]:
     entries = [entry for entry, _ in group]
     problems: list[Diagnostic] = []
     first = entries[0]

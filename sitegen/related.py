@@ -19,6 +19,7 @@ import heapq
 import math
 import string
 from collections import Counter
+from dataclasses import dataclass, field
 from operator import itemgetter
 
 from .papers import Paper, with_fields
@@ -111,6 +112,47 @@ def relate(papers: list[Paper], count: int = 5, *, exact_up_to: int = EXACT_UP_T
 
     found = fork_map(most_similar, range(len(papers)), workers=workers, chunk=LOOKUPS)
     return [with_fields(paper, related=related) for paper, related in zip(papers, found)]
+
+
+@dataclass
+class RelatedCache:
+    """The last exact `relate` of a build, kept by the preview server for the next build."""
+
+    inputs: tuple = ()
+    """Each paper's (slug, title, abstract), sorted: everything `relate` reads."""
+    related: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Its result, by slug."""
+    papers: dict[int, tuple[Paper, tuple[str, ...], Paper]] = field(default_factory=dict)
+    """By id of the paper given: (that paper, its related slugs, the paper with them), so that an
+    unchanged paper comes out as the same object build after build."""
+
+
+def relate_again(papers: list[Paper], cache: RelatedCache, *, quick: bool = False,
+                 workers: int = 1) -> tuple[list[Paper], bool]:
+    """`relate`, reusing the last result in `cache` where it is still exact; False if approximate.
+
+    The result is the last one when no paper's slug, title or abstract changed (nothing else
+    goes into it). Otherwise, with `quick`, each paper keeps the related papers it had (new
+    papers get none yet): approximate, for a preview that a second, exact build corrects;
+    without `quick` it is computed afresh.
+    """
+    inputs = tuple(sorted((p.slug, p.title, p.abstract or "") for p in papers))
+    exact = inputs == cache.inputs
+    if not exact and not quick:
+        cache.inputs, cache.related, exact = inputs, {p.slug: p.related for p in relate(papers, workers=workers)}, True
+    present = {p.slug for p in papers} if not exact else None
+    result, reused = [], {}
+    for paper in papers:
+        related = cache.related.get(paper.slug, ())
+        if present is not None:
+            related = tuple(slug for slug in related if slug in present)
+        last = cache.papers.get(id(paper))
+        if last is None or last[0] is not paper or last[1] != related:
+            last = (paper, related, with_fields(paper, related=related))
+        reused[id(paper)] = last
+        result.append(last[2])
+    cache.papers = reused
+    return result, exact
 
 
 def _counts(paper: Paper) -> tuple[tuple[bytes, ...], tuple[int, ...]]:

@@ -25,11 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .diagnostics import BuildError
-from .output import MANIFEST, WriteReport, link_files, remove_links, remove_subtree, replace_subtree
+from .output import (MANIFEST, WriteReport, link_files, read_state, remove_links, remove_subtree,
+                     replace_subtree, write_state)
 
 INDEX_DIR = "pagefind"
 """The bundle's directory in the output, as a URL path segment too: `<base path>pagefind/`."""
 ENTRY_FILE = "pagefind-entry.json"
+INDEX_STATE = f"{INDEX_DIR}/.sitegen-indexed"
+"""Bookkeeping in the bundle: the fingerprint of the inputs of the pages it holds."""
 INDEXED_MARK = b"data-pagefind-body"
 """Pages carrying this attribute are the ones Pagefind indexes."""
 PAPER_PAGES = "papers/*/index.html"
@@ -50,13 +53,14 @@ class SearchResult:
 
 
 def update_index(out_dir: Path, indexed: list[str], html: list[str], report: WriteReport, *,
-                 enabled: bool = True) -> SearchResult:
+                 enabled: bool = True, inputs: str = "") -> SearchResult:
     """Bring `out_dir/pagefind/` up to date with the pages just written.
 
     `indexed` are the pages the index holds (sorted), `html` every page of the build, `report`
     what the writer changed. Pagefind runs only when an indexed page was written or removed,
     or the index is missing or older than the pages (a build with `enabled=False`,
-    `--no-search`, or one stopped before indexing).
+    `--no-search`, or one stopped before indexing). The index notes `inputs`, the fingerprint
+    of what the build read (see `index_holds`).
     """
     if not enabled:
         return SearchResult("skipped", None, "search index not updated (--no-search)")
@@ -64,13 +68,22 @@ def update_index(out_dir: Path, indexed: list[str], html: list[str], report: Wri
         remove_subtree(out_dir, INDEX_DIR)
         return SearchResult("removed", 0, "search index: no pages to index")
     if not pages_changed(indexed, report) and index_is_current(out_dir, indexed):
-        return SearchResult("unchanged", index_page_count(out_dir), "search index unchanged")
-    try:
-        pages = build_index(out_dir, indexed, html)
-    except BuildError:
-        remove_subtree(out_dir, INDEX_DIR)  # stale now: the next build must not keep it
-        raise
-    return SearchResult("indexed", pages, f"search index: {pages} pages")
+        result = SearchResult("unchanged", index_page_count(out_dir), "search index unchanged")
+    else:
+        try:
+            pages = build_index(out_dir, indexed, html)
+        except BuildError:
+            remove_subtree(out_dir, INDEX_DIR)  # stale now: the next build must not keep it
+            raise
+        result = SearchResult("indexed", pages, f"search index: {pages} pages")
+    write_state(out_dir, {"inputs": inputs}, INDEX_STATE)
+    return result
+
+
+def index_holds(out_dir: Path, inputs: str) -> bool:
+    """Whether the index was made, or found up to date, by a build of the inputs `inputs`."""
+    state = read_state(out_dir, INDEX_STATE)
+    return bool(inputs) and state is not None and state.get("inputs") == inputs and index_exists(out_dir)
 
 
 def pages_changed(indexed: list[str], report: WriteReport) -> bool:

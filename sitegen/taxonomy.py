@@ -14,6 +14,7 @@ run on every paper.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import string
 import tomllib
@@ -89,6 +90,8 @@ class Taxonomy:
     hardware: tuple[Term, ...] = ()
     source: str = ""
     """The rule file as shown in messages."""
+    digest: str = ""
+    """SHA-256 of the rule file: taxonomies are equal only when their rules are."""
     matchers: tuple[_Matcher, ...] = field(default=(), repr=False, compare=False)
 
     @cached_property
@@ -214,6 +217,7 @@ def load_rules(path: Path, shown_path: str) -> Taxonomy:
         topics=tuple(t for t in terms if t.kind == "topic"),
         hardware=tuple(t for t in terms if t.kind == "hardware"),
         source=shown_path,
+        digest=hashlib.sha256(text.encode()).hexdigest(),
         matchers=tuple(matchers),
     )
 
@@ -451,7 +455,20 @@ Found = tuple[tuple[str, ...], tuple[HardwareMention, ...]]
 """A paper's topics and hardware mentions."""
 
 
-def classify(papers: list[Paper], taxonomy: Taxonomy, *, known: dict[Text, Found] | None = None,
+@dataclass
+class ClassifyCache:
+    """Classifications of the last build, kept by the preview server for the next build."""
+
+    taxonomy: Taxonomy | None = None
+    """The rules they were made with (equal only for the same rule file)."""
+    texts: dict[Text, Found] = field(default_factory=dict)
+    """A paper's topics and hardware by its title and abstract, the only text classified."""
+    papers: dict[int, tuple[Paper, Paper]] = field(default_factory=dict)
+    """By id of the paper given: (that paper, the paper classified), so that an unchanged
+    paper comes out as the same object build after build."""
+
+
+def classify(papers: list[Paper], taxonomy: Taxonomy, *, cache: ClassifyCache | None = None,
              workers: int = 1) -> tuple[list[Paper], list[Diagnostic]]:
     """Fill `topics` and `hardware` of every paper from the rules.
 
@@ -459,19 +476,29 @@ def classify(papers: list[Paper], taxonomy: Taxonomy, *, known: dict[Text, Found
     hardware term applies when the title or abstract names it; the mention keeps its sentence.
     Warns about rules that tag no paper and papers left without a topic.
 
-    A paper's classification depends on its title, abstract and the rules only: `known` holds
-    earlier results under the same rules (the preview server keeps them between builds) and
-    is extended with the new ones. `workers` processes share the papers not in it.
+    A paper's classification depends on its title, abstract and the rules only: `cache` holds
+    those of the last build (the preview server keeps it), and only new texts are classified.
+    `workers` processes share them.
     """
     if not taxonomy.matchers:
         return list(papers), []
-    known = {} if known is None else known
+    cache = cache if cache is not None else ClassifyCache()
+    if cache.taxonomy != taxonomy:
+        cache.taxonomy, cache.texts, cache.papers = taxonomy, {}, {}
     todo = [text for text in dict.fromkeys((paper.title, paper.abstract) for paper in papers)
-            if text not in known]
+            if text not in cache.texts]
     found = fork_map(partial(_classify_texts, taxonomy), todo, workers=workers, chunk=BATCH)
-    known.update(zip(todo, found))
-    result = [with_fields(paper, topics=topics, hardware=mentions)
-              for paper in papers for topics, mentions in (known[paper.title, paper.abstract],)]
+    cache.texts.update(zip(todo, found))
+    result, reused = [], {}
+    for paper in papers:
+        last = cache.papers.get(id(paper))
+        if last is None or last[0] is not paper:
+            topics, mentions = cache.texts[paper.title, paper.abstract]
+            last = (paper, with_fields(paper, topics=topics, hardware=mentions))
+        reused[id(paper)] = last
+        result.append(last[1])
+    cache.papers = reused
+    cache.texts = {(p.title, p.abstract): (p.topics, p.hardware) for p in result}
     used = {slug for paper in result for slug in paper.topics}
     used.update(m.slug for paper in result for m in paper.hardware)
     return result, _warnings(result, taxonomy, used)

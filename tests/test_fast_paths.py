@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import copy_seed_source
-from sitegen.build import build
+from conftest import copy_seed_source, run_sitegen
+from sitegen.build import BuildCache, build
 from sitegen.config import load_config
 
 
@@ -36,3 +36,131 @@ def test_parallel_render_gives_the_bytes_of_a_serial_one(source, tmp_path):
     parallel = clean_build(source, tmp_path / "parallel", workers=3)
     assert len(serial) > 200  # more pages than one worker's chunk: the workers really share them
     assert parallel == serial
+
+
+# --- The rebuild with nothing changed ---------------------------------------------------------
+
+def mtimes(out: Path) -> dict[str, int]:
+    return {p.relative_to(out).as_posix(): p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+
+
+def test_a_rebuild_with_nothing_changed_writes_nothing_and_leaves_the_index_alone(source, tmp_path):
+    out = tmp_path / "site"
+    first = run_sitegen("build", "--source", str(source), "--out", str(out))
+    assert first.returncode == 0, first.stderr
+    before = mtimes(out)
+    assert any(path.startswith("pagefind/") for path in before)
+    again = run_sitegen("build", "--source", str(source), "--out", str(out))
+    assert again.returncode == 0, again.stderr
+    assert "0 written" in again.stdout and "nothing changed; search index unchanged" in again.stdout
+    assert mtimes(out) == before, "not a file rewritten, the search bundle included"
+    assert warnings_of(again) == warnings_of(first), "the warnings of the build that made the output"
+
+
+def warnings_of(result) -> list[str]:
+    return [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+
+
+def test_the_no_change_rebuild_notices_every_kind_of_change(source, tmp_path):
+    out = tmp_path / "site"
+
+    def rebuild(*args: str) -> str:
+        result = run_sitegen("build", "--source", str(source), "--out", str(out), "--no-search", *args)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    rebuild()
+    assert "nothing changed" in rebuild()
+    (out / "papers" / "index.html").unlink()  # a file of the output gone: built again
+    assert "nothing changed" not in rebuild() and (out / "papers" / "index.html").is_file()
+    (source / "content" / "pages" / "about.md").write_text("# About\n\nChanged.\n")
+    assert "nothing changed" not in rebuild()
+    (source / "templates").mkdir()
+    (source / "templates" / "404.html").write_text('{% extends "base.html" %}{% block main %}Gone{% endblock %}\n')
+    assert "nothing changed" not in rebuild()
+    assert "nothing changed" not in rebuild("--base-url", "https://example.org/x/")
+    assert "nothing changed" in rebuild("--base-url", "https://example.org/x/")
+    assert "nothing changed" not in rebuild()
+    assert clean_build(source, tmp_path / "clean") == files_of(out)
+    (source / "content" / "notes" / "no-such-paper.md").write_text("A note for no paper.\n")  # a warning
+    assert "nothing changed" not in rebuild()
+    assert "nothing changed" in rebuild()
+    strict = run_sitegen("build", "--source", str(source), "--out", str(out), "--no-search", "--strict")
+    assert strict.returncode == 1 and "--strict" in strict.stderr, "warnings of a skipped build still count"
+
+
+# --- Incremental rebuilds (the preview server's) ------------------------------------------------
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text("utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), "utf-8")
+
+
+def delete_paper(path: Path, title: str) -> None:
+    """Remove a paper from a rich listing: its title, abstract and metadata blocks."""
+    blocks = path.read_text("utf-8").split("\n\n")
+    at = blocks.index(title)
+    path.write_text("\n\n".join(blocks[:at] + blocks[at + 3:]), "utf-8")
+
+
+EDITS = {
+    "abstract": lambda s: edit(next((s / "content/listings").glob("000_*")), "Recent advances in reasoning",
+                               "Recent big advances on an H100 in reasoning"),
+    "title": lambda s: edit(next((s / "content/listings").glob("000_*")),
+                            "HelpSteer2: Open-source dataset", "HelpSteer3: An open dataset"),
+    "upvotes": lambda s: edit(next((s / "content/listings").glob("000_*")), "May 30 3", "May 30 12"),
+    "added": lambda s: (next((s / "content/listings").glob("000_*")).open("a").write(
+        "\n\nA Freshly Added Paper About Tensor Cores\n\nWe measure tensor cores on an H100 and find "
+        "that they are fast.\n\n  • 3 authors\n·\nOct 1 7\n")),
+    "deleted": lambda s: delete_paper(next((s / "content/listings").glob("000_*")),
+                                      "Efficient and Privacy-Preserving Soft Prompt Transfer for LLMs"),
+    "listing removed": lambda s: next((s / "content/listings").glob("004_*")).unlink(),
+    "note": lambda s: (s / "content/notes/helpsteer2-open-source-dataset-for-training-top-performing-reward-models.md"
+                       ).write_text("A note.\n"),
+    "rules": lambda s: edit(s / "content/rules.toml", "\n[[topic]]\n", '\n[[topic]]\nname = "Reward models"\n'
+                            'match = ["reward model"]\n\n[[topic]]\n'),
+    "settings": lambda s: edit(s / "sitegen.toml", 'title = "Efficient ML paper listings"', 'title = "Other"'),
+    "template": lambda s: ((s / "templates").mkdir(), (s / "templates" / "404.html").write_text(
+        '{% extends "base.html" %}{% block main %}{{ site.papers | length }} papers, none here{% endblock %}\n')),
+}
+
+
+@pytest.mark.parametrize("quick", [False, True], ids=["exact", "quick then exact"])
+@pytest.mark.parametrize("change", EDITS)
+def test_an_incremental_rebuild_writes_what_a_clean_build_writes(source, tmp_path, change, quick):
+    cache = BuildCache()
+    out = tmp_path / "served"
+    build(load_config(source), out, search=False, cache=cache)
+    EDITS[change](source)
+    if quick:
+        result = build(load_config(source), out, search=False, cache=cache, quick=True)
+        if result.exact:
+            assert files_of(out) == clean_build(source, tmp_path / "clean")
+    result = build(load_config(source), out, search=False, cache=cache)
+    assert result.exact
+    assert files_of(out) == clean_build(source, tmp_path / "clean")
+    if change in ("abstract", "upvotes", "note"):
+        assert cache.pages.pages, "pages were kept, not all rendered again"
+
+
+def test_incremental_rebuilds_one_after_another(source, tmp_path):
+    cache = BuildCache()
+    out = tmp_path / "served"
+    build(load_config(source), out, search=False, cache=cache)
+    for change in EDITS:
+        EDITS[change](source)
+        build(load_config(source), out, search=False, cache=cache, quick=True)
+        build(load_config(source), out, search=False, cache=cache)
+    assert files_of(out) == clean_build(source, tmp_path / "clean")
+
+
+def test_one_edited_abstract_renders_only_the_pages_that_show_it(source, tmp_path):
+    cache = BuildCache()
+    out = tmp_path / "served"
+    build(load_config(source), out, search=False, cache=cache)
+    EDITS["upvotes"](source)
+    result = build(load_config(source), out, search=False, cache=cache)
+    paper_pages = [p for p in result.written if p.startswith("papers/") and p.count("/") == 2]
+    assert 0 < len(paper_pages) <= 10, paper_pages  # the paper, and those that show it (related, next)
+    assert len(result.written) < 60, result.written  # and the lists that show its upvotes
