@@ -51,12 +51,11 @@ def year_chart(papers: Iterable, chart_id: str, title: str = "Papers per year") 
     """
     years = [paper.year for paper in papers]
     undated = years.count(None)
-    if undated:
-        title += f" ({undated} undated paper{'s' if undated != 1 else ''} not shown)"
-    return column_chart(per_year(years), chart_id, title, "Year")
+    note = f"{undated} undated paper{'s' if undated != 1 else ''} not shown" if undated else ""
+    return column_chart(per_year(years), chart_id, title, "Year", note)
 
 
-def column_chart(bars: list[Bar], chart_id: str, title: str, label_heading: str) -> Markup:
+def column_chart(bars: list[Bar], chart_id: str, title: str, label_heading: str, note: str = "") -> Markup:
     """Vertical columns, one per bar, with the value above each and the label below."""
     if not bars:
         return Markup("")
@@ -79,7 +78,7 @@ def column_chart(bars: list[Bar], chart_id: str, title: str, label_heading: str)
     shapes.append(f'<line class="axis" x1="0" x2="100%" y1="{bottom}.5" y2="{bottom}.5"/>')
     # Few columns would be wide slabs: cap the width at about 4rem per column.
     width = f'{max(4 * len(bars), 16)}rem'
-    return _figure(bars, chart_id, title, label_heading, "columns", COLUMN_HEIGHT, shapes, width)
+    return _figure(bars, chart_id, title, label_heading, "columns", COLUMN_HEIGHT, shapes, width, note)
 
 
 def bar_chart(bars: list[Bar] | list[tuple[str, int]], chart_id: str, title: str,
@@ -98,25 +97,28 @@ def bar_chart(bars: list[Bar] | list[tuple[str, int]], chart_id: str, title: str
         lengths.append(
             f'<rect class="bar" x="0" y="{y + 5}" width="{_n(length)}%" height="{ROW_HEIGHT - 10}"/>'
             f'<text class="value" x="{_n(length)}%" dx="6" y="{y + 17}">{bar.value}</text>')
-    shapes.append(f'<svg x="40%" width="60%" class="bars">{"".join(lengths)}</svg>')
+    shapes.append(f'<svg x="42%" width="58%" class="bars">{"".join(lengths)}</svg>')
     return _figure(bars, chart_id, title, label_heading, "rows", ROW_HEIGHT * len(bars), shapes)
 
 
 def _figure(bars: list[Bar], chart_id: str, title: str, label_heading: str, kind: str,
-            height: int, shapes: list[str], max_width: str = "") -> Markup:
+            height: int, shapes: list[str], max_width: str = "", note: str = "") -> Markup:
+    """The chart in a figure with its caption (and `note`) and the numbers as a table."""
     ident = "chart-" + re.sub(r"[^A-Za-z0-9_-]+", "-", chart_id)
     rows = "".join(f"<tr><th scope=\"row\">{escape(bar.label)}</th><td>{bar.value}</td></tr>" for bar in bars)
     summary = f"{title} (chart; the table that follows has the numbers)"
+    caption = escape(title) + (Markup(' <span class="chart-note">({})</span>').format(note) if note else "")
     style = f' style="max-width: {max_width}"' if max_width else ""
     return Markup(
         f'<figure class="chart chart-{kind}">'
-        f'<figcaption>{escape(title)}</figcaption>'
+        f'<figcaption>{caption}</figcaption>'
         f'<svg role="img" aria-labelledby="{ident}-title" width="100%" height="{height}"{style}>'
         f'<title id="{ident}-title">{escape(summary)}</title>'
         f'{"".join(shapes)}</svg>'
-        f'<table class="visually-hidden"><caption>{escape(title)}</caption>'
+        # in a div: a table ignores the 1px box of .visually-hidden and would widen the page
+        f'<div class="visually-hidden"><table><caption>{caption}</caption>'
         f'<thead><tr><th scope="col">{escape(label_heading)}</th><th scope="col">Papers</th></tr></thead>'
-        f'<tbody>{rows}</tbody></table>'
+        f'<tbody>{rows}</tbody></table></div>'
         f'</figure>')
 
 
