@@ -96,7 +96,8 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
     """
     check_output_dir(out_dir, config.root, force=force)
     workers = workers or default_workers()
-    cache = cache if cache is not None else BuildCache()
+    keep = cache is not None  # a one-off build records nothing for a next one
+    cache = cache if keep else BuildCache()
     watch = Stopwatch(on_stage)
     theme = site_theme(config.root)
     with watch.stage("check"):
@@ -129,7 +130,7 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
             for path, data in assets.items():
                 writer.add(path, data)
             rendered = render_pages(env, site_pages(site, env), writer, root=config.root, watched=WATCHED,
-                                    workers=workers, cache=cache.pages,
+                                    workers=workers, cache=cache.pages if keep else None,
                                     key=_read_by_every_page(theme, assets, config, taxonomy))
             writer.add("papers.json", feeds.papers_json(
                 site.papers, config, {slug: term.name for slug, term in taxonomy.terms.items()}))

@@ -136,7 +136,7 @@ def _render(env: jinja2.Environment, job: PageJob, root: Path, watched: tuple[ty
             record: bool) -> tuple[str, bytes, tuple]:
     """One page's bytes, and what it read (when `record`)."""
     reads = Reads(watched)
-    context = {name: reads.watch(value, (name,)) for name, value in job.context.items()}
+    context = {name: reads.watch(value, (name,)) for name, value in job.context.items()} if record else job.context
     try:
         html = env.get_template(job.template).render(context)
     except jinja2.TemplateError as error:
