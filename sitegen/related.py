@@ -1,6 +1,6 @@
 """Similar papers: TF-IDF cosine similarity of title (weighted up) and abstract.
 
-Pure Python, in memory that grows with the number of papers, not with its square:
+In flat NumPy arrays, in memory that grows with the number of papers, not with its square:
 
 * each paper is a TF-IDF vector (sublinear term frequency, title words count three times,
   stop words left out);
@@ -15,12 +15,13 @@ the smaller slug, so the result never depends on input order or hash seed.
 
 from __future__ import annotations
 
-import heapq
 import math
 import string
 from collections import Counter
 from dataclasses import dataclass, field
-from operator import itemgetter
+from itertools import chain, repeat
+
+import numpy as np
 
 from .papers import Paper, with_fields
 from .parallel import fork_map
@@ -34,8 +35,6 @@ INDEX_WORDS = 40
 POSTINGS = 24
 """Papers kept per word in the inverted index (above `EXACT_UP_TO` papers)."""
 EXACT_UP_TO = 1000
-PRUNE_EVERY = 5000
-"""Papers between two prunings of the index to `POSTINGS` per word."""
 LOOKUPS = 500
 """Papers whose similar papers a worker looks up at a time."""
 
@@ -68,50 +67,153 @@ def relate(papers: list[Paper], count: int = 5, *, exact_up_to: int = EXACT_UP_T
     if len(papers) < 2 or count <= 0:
         return [with_fields(p, related=()) for p in papers]
     exact = len(papers) <= exact_up_to
-    counted = [_counts(paper) for paper in papers]
-    df: Counter[bytes] = Counter()
-    for words, _ in counted:
-        df.update(words)
-    idf = {w: math.log(len(papers) / n) for w, n in df.items() if 1 < n < len(papers)}
-    del df
-    ranks = _slug_ranks(papers)
-    postings: dict[bytes, list[tuple[float, int]]] = {}
-    queries: list[list[tuple[bytes, float]]] = []
-    for number, (words, tfs) in enumerate(counted):
-        vector = _vector(words, tfs, idf)
-        rank = -ranks[number]  # in a tie for a place, the smaller slug wins
-        for word, weight in (vector if exact else vector[:INDEX_WORDS]):
-            postings.setdefault(word, []).append((weight, rank))
-        queries.append(vector if exact else vector[:QUERY_WORDS])
-        if not exact and number % PRUNE_EVERY == PRUNE_EVERY - 1:  # bounded memory
-            for entries in postings.values():
-                if len(entries) > POSTINGS:
-                    entries[:] = heapq.nlargest(POSTINGS, entries)
-    del counted
-    by_rank = sorted(range(len(papers)), key=ranks.__getitem__)
-    index = {w: [(by_rank[-r], weight) for weight, r in
-                 (entries if exact else heapq.nlargest(POSTINGS, entries))]
-             for w, entries in postings.items()}
-    del postings
+    ranks = np.array(_slug_ranks(papers))
+    vectors = _vectors([_counts(paper) for paper in papers])
+    index = _index(vectors, ranks, INDEX_WORDS if not exact else None, POSTINGS if not exact else None)
+    queries = vectors if exact else _strongest(vectors, QUERY_WORDS)
 
-    def most_similar(numbers: range) -> list[tuple[str, ...]]:
-        found = []
-        for number in numbers:
-            scores: dict[int, float] = {}
-            get = scores.get
-            for word, weight in queries[number]:
-                for other, other_weight in index[word]:
-                    scores[other] = get(other, 0.0) + weight * other_weight
-            scores.pop(number, None)
-            if len(scores) > count:  # only scores up to the count-th best can make it
-                floor = sorted(scores.values(), reverse=True)[count - 1]
-                scores = {i: s for i, s in scores.items() if s >= floor}
-            best = sorted(scores.items(), key=lambda s: (-s[1], ranks[s[0]]))[:count]
-            found.append(tuple(papers[i].slug for i, _ in best))
-        return found
+    def most_similar(numbers: range) -> list[tuple[int, ...]]:
+        return _most_similar(numbers, queries, index, ranks, count)
 
     found = fork_map(most_similar, range(len(papers)), workers=workers, chunk=LOOKUPS)
-    return [with_fields(paper, related=related) for paper, related in zip(papers, found)]
+    return [with_fields(paper, related=tuple(papers[i].slug for i in related))
+            for paper, related in zip(papers, found)]
+
+
+@dataclass(frozen=True)
+class _Vectors:
+    """TF-IDF vectors of several papers in flat arrays: paper by paper, strongest word first."""
+
+    paper: np.ndarray
+    """Number of the paper of each entry (ascending)."""
+    word: np.ndarray
+    """Number of its word."""
+    weight: np.ndarray
+    """Its weight; a paper's weights make a unit vector."""
+    starts: np.ndarray
+    """Where each paper's entries start (one more at the end: where they all end)."""
+
+
+def _vectors(counted: list[tuple[tuple[bytes, ...], tuple[int, ...]]]) -> _Vectors:
+    """Unit-length TF-IDF vectors (sublinear term frequency), each paper's strongest word first.
+
+    Words in one paper only or in all get no weight. The term frequency weighs `1 + log(tf)`;
+    the norm adds the squares from left to right, in the text's order.
+    """
+    total = len(counted)
+    words = list(chain.from_iterable(words for words, _ in counted))
+    df = Counter(words)  # the words of a paper are distinct
+    numbers = {w: i for i, w in enumerate(w for w, n in df.items() if 1 < n < total)}
+    idf = np.array([math.log(total / n) for n in df.values() if 1 < n < total])
+    word = np.fromiter(map(numbers.get, words, repeat(-1)), np.int64, len(words))
+    tfs = np.fromiter(chain.from_iterable(tfs for _, tfs in counted), np.int64, len(words))
+    paper = np.repeat(np.arange(total), [len(words) for words, _ in counted])
+    known = word >= 0
+    word, tfs, paper = word[known], tfs[known], paper[known]
+    sublinear = np.array([0.0] + [1 + math.log(n) for n in range(1, int(tfs.max(initial=0)) + 1)])
+    weight = sublinear[tfs] * idf[word]
+    norm = np.sqrt(np.bincount(paper, weights=weight * weight, minlength=total))  # left to right
+    weight = weight / np.where(norm > 0, norm, 1.0)[paper]
+    order = np.lexsort((-weight, paper))  # stable: equal weights keep the text's order
+    return _Vectors(paper[order], word[order], weight[order], _starts(paper, total))
+
+
+def _strongest(vectors: _Vectors, most: int) -> _Vectors:
+    """Each paper's `most` strongest words only."""
+    keep = np.arange(len(vectors.paper)) - vectors.starts[vectors.paper] < most
+    return _Vectors(vectors.paper[keep], vectors.word[keep], vectors.weight[keep],
+                    _starts(vectors.paper[keep], len(vectors.starts) - 1))
+
+
+def _index(vectors: _Vectors, ranks: np.ndarray, words: int | None, postings: int | None
+           ) -> _Vectors:
+    """The inverted index: the same arrays by word, each word's papers by weight, strongest first.
+
+    With limits, a paper is indexed under its `words` strongest words only, and a word keeps its
+    `postings` strongest papers only (in a tie for a place, the smaller slug wins).
+    """
+    if words is not None:
+        vectors = _strongest(vectors, words)
+    order = np.lexsort((ranks[vectors.paper], -vectors.weight, vectors.word))
+    word, paper, weight = vectors.word[order], vectors.paper[order], vectors.weight[order]
+    words = int(word.max(initial=-1)) + 1
+    starts = _starts(word, words)
+    if postings is not None:
+        keep = np.arange(len(word)) - starts[word] < postings
+        word, paper, weight = word[keep], paper[keep], weight[keep]
+        starts = _starts(word, words)
+    return _Vectors(paper, word, weight, starts)
+
+
+def _starts(groups: np.ndarray, size: int) -> np.ndarray:
+    """Where each group of the ascending group numbers `groups` (0 to size-1) starts, and the end."""
+    starts = np.zeros(size + 1, np.int64)
+    np.cumsum(np.bincount(groups, minlength=size), out=starts[1:])
+    return starts
+
+
+PAIRS = 1 << 20
+"""Pairs of papers scored at a time (memory)."""
+
+
+def _most_similar(numbers: range, queries: _Vectors, index: _Vectors, ranks: np.ndarray,
+                  count: int) -> list[tuple[int, ...]]:
+    """For each paper in `numbers`, the numbers of the `count` papers with the highest scores.
+
+    A paper's score adds up, from left to right in the order of the query's words, the query
+    weight times the paper's weight under that word in `index` (the paper's cosine when nothing
+    is pruned). Ties go to the smaller slug.
+    """
+    sizes = np.diff(index.starts)
+    first, last = queries.starts[numbers.start], queries.starts[numbers.stop]
+    before = np.zeros(last - first + 1, np.int64)  # pairs before each query entry
+    np.cumsum(sizes[queries.word[first:last]], out=before[1:])
+    before = before[queries.starts[numbers.start:numbers.stop + 1] - first]  # ... before each paper
+    found: list[tuple[int, ...]] = []
+    start = 0
+    while start < len(numbers):  # as many papers as make PAIRS pairs, at least one
+        stop = int(np.searchsorted(before, before[start] + PAIRS, side="right")) - 1
+        stop = min(max(stop, start + 1), len(numbers))
+        found += _scores(numbers[start:stop], queries, index, sizes, ranks, count)
+        start = stop
+    return found
+
+
+def _scores(numbers: range, queries: _Vectors, index: _Vectors, sizes: np.ndarray,
+            ranks: np.ndarray, count: int) -> list[tuple[int, ...]]:
+    """`_most_similar` of a few papers at once: every pair's score in one array."""
+    total = len(ranks)
+    lo, hi = queries.starts[numbers.start], queries.starts[numbers.stop]
+    query_paper, query_word = queries.paper[lo:hi], queries.word[lo:hi]
+    lengths = sizes[query_word]
+    entry = np.repeat(np.arange(hi - lo), lengths)  # the query entry of each pair...
+    ends = np.cumsum(lengths)  # ... and its posting, in query order
+    posting = np.arange(int(ends[-1]) if len(ends) else 0) \
+        - np.repeat(ends - lengths - index.starts[query_word], lengths)
+    a, b = query_paper[entry], index.paper[posting]
+    product = queries.weight[lo:hi][entry] * index.weight[posting]
+    other = a != b
+    key = (a[other] - numbers.start) * total + b[other]
+    product = product[other]
+    # the products of a pair add up from left to right (bincount), in query order
+    if len(numbers) * total <= 2 * len(key):  # many pairs: one sum for every two papers
+        score = np.bincount(key, weights=product, minlength=len(numbers) * total)
+        key = np.flatnonzero(score)  # every product is positive
+        score = score[key]
+    else:  # few pairs: a pair's products one after the other, still in query order
+        order = np.argsort(key, kind="stable")
+        key, product = key[order], product[order]
+        new = np.empty(len(key), bool)
+        new[:1] = True
+        np.not_equal(key[1:], key[:-1], out=new[1:])
+        score = np.bincount(np.cumsum(new) - 1, weights=product)
+        key = key[new]
+    a, b = key // total + numbers.start, key % total
+    best = np.lexsort((ranks[b], -score, a))
+    a, b = a[best], b[best]
+    starts = np.searchsorted(a, np.arange(numbers.start, numbers.stop + 1))
+    b = b.tolist()
+    return [tuple(b[s:min(s + count, e)]) for s, e in zip(starts[:-1].tolist(), starts[1:].tolist())]
 
 
 @dataclass
@@ -166,21 +268,6 @@ def _counts(paper: Paper) -> tuple[tuple[bytes, ...], tuple[int, ...]]:
 def _words(text: str) -> list[bytes]:
     """Lower-case runs of ASCII letters and digits."""
     return text.lower().encode("utf-8", "replace").translate(_LETTERS_AND_DIGITS).split()
-
-
-_SUBLINEAR = [0.0] + [1 + math.log(n) for n in range(1, 256)]
-"""`1 + log(n)` for small n: a term frequency's weight."""
-
-
-def _vector(words: tuple[bytes, ...], tfs: tuple[int, ...], idf: dict[bytes, float]
-            ) -> list[tuple[bytes, float]]:
-    """Unit-length TF-IDF weights (sublinear term frequency), strongest first."""
-    get = idf.get
-    weights = [(w, (_SUBLINEAR[n] if n < 256 else 1 + math.log(n)) * i)
-               for w, n in zip(words, tfs) if (i := get(w)) is not None]
-    norm = math.sqrt(sum(v * v for _, v in weights)) or 1.0
-    # stable sort: equal weights keep the text's order, so the result is still deterministic
-    return sorted([(w, v / norm) for w, v in weights], key=itemgetter(1), reverse=True)
 
 
 def _slug_ranks(papers: list[Paper]) -> list[int]:

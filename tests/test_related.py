@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import math
 import random
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from sitegen.listings import read_listings
 from sitegen.papers import Paper, merge, with_fields
-from sitegen.related import _counts, _vector, relate
+from sitegen.related import _counts, _vectors, relate
 from sitegen.taxonomy import classify, load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,10 +95,9 @@ def test_pruned_index_above_the_exact_limit(seeds):
 
 def test_pruned_scores_stay_close_to_exact(seeds):
     """The pruned index finds papers whose true cosine is close to the best five's."""
-    counted = [_counts(p) for p in seeds]
-    df = Counter(w for words, _ in counted for w in words)
-    idf = {w: math.log(len(seeds) / n) for w, n in df.items() if 1 < n < len(seeds)}
-    vectors = [dict(_vector(words, tfs, idf)) for words, tfs in counted]
+    v = _vectors([_counts(p) for p in seeds])
+    vectors = [dict(zip(v.word[s:e].tolist(), v.weight[s:e].tolist()))
+               for s, e in zip(v.starts[:-1], v.starts[1:])]
     number = {p.slug: i for i, p in enumerate(seeds)}
 
     def cosine(i: int, j: int) -> float:
