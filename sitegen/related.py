@@ -35,6 +35,8 @@ INDEX_WORDS = 40
 POSTINGS = 24
 """Papers kept per word in the inverted index (above `EXACT_UP_TO` papers)."""
 EXACT_UP_TO = 1000
+VECTORS = 2000
+"""Papers whose vectors are computed at a time (memory)."""
 LOOKUPS = 500
 """Papers whose similar papers a worker looks up at a time."""
 
@@ -68,8 +70,8 @@ def relate(papers: list[Paper], count: int = 5, *, exact_up_to: int = EXACT_UP_T
         return [with_fields(p, related=()) for p in papers]
     exact = len(papers) <= exact_up_to
     ranks = np.array(_slug_ranks(papers))
-    vectors = _vectors([_counts(paper) for paper in papers])
-    index = _index(vectors, ranks, INDEX_WORDS if not exact else None, POSTINGS if not exact else None)
+    vectors = _vectors([_counts(paper) for paper in papers], None if exact else INDEX_WORDS)
+    index = _index(vectors, ranks, None if exact else POSTINGS)
     queries = vectors if exact else _strongest(vectors, QUERY_WORDS)
 
     def most_similar(numbers: range) -> list[tuple[int, ...]]:
@@ -94,28 +96,37 @@ class _Vectors:
     """Where each paper's entries start (one more at the end: where they all end)."""
 
 
-def _vectors(counted: list[tuple[tuple[bytes, ...], tuple[int, ...]]]) -> _Vectors:
+def _vectors(counted: list[tuple[tuple[bytes, ...], tuple[int, ...]]], most: int | None = None
+             ) -> _Vectors:
     """Unit-length TF-IDF vectors (sublinear term frequency), each paper's strongest word first.
 
     Words in one paper only or in all get no weight. The term frequency weighs `1 + log(tf)`;
-    the norm adds the squares from left to right, in the text's order.
+    the norm adds the squares from left to right, in the text's order. With `most`, each
+    paper keeps its `most` strongest words only. `VECTORS` papers at a time (memory).
     """
     total = len(counted)
-    words = list(chain.from_iterable(words for words, _ in counted))
-    df = Counter(words)  # the words of a paper are distinct
+    df = Counter(chain.from_iterable(words for words, _ in counted))  # a paper's words are distinct
     numbers = {w: i for i, w in enumerate(w for w, n in df.items() if 1 < n < total)}
     idf = np.array([math.log(total / n) for n in df.values() if 1 < n < total])
-    word = np.fromiter(map(numbers.get, words, repeat(-1)), np.int64, len(words))
-    tfs = np.fromiter(chain.from_iterable(tfs for _, tfs in counted), np.int64, len(words))
-    paper = np.repeat(np.arange(total), [len(words) for words, _ in counted])
-    known = word >= 0
-    word, tfs, paper = word[known], tfs[known], paper[known]
-    sublinear = np.array([0.0] + [1 + math.log(n) for n in range(1, int(tfs.max(initial=0)) + 1)])
-    weight = sublinear[tfs] * idf[word]
-    norm = np.sqrt(np.bincount(paper, weights=weight * weight, minlength=total))  # left to right
-    weight = weight / np.where(norm > 0, norm, 1.0)[paper]
-    order = np.lexsort((-weight, paper))  # stable: equal weights keep the text's order
-    return _Vectors(paper[order], word[order], weight[order], _starts(paper, total))
+    parts = []
+    for first in range(0, total, VECTORS):
+        part = counted[first:first + VECTORS]
+        words = list(chain.from_iterable(words for words, _ in part))
+        word = np.fromiter(map(numbers.get, words, repeat(-1)), np.int64, len(words))
+        tfs = np.fromiter(chain.from_iterable(tfs for _, tfs in part), np.int64, len(words))
+        paper = np.repeat(np.arange(len(part)), [len(words) for words, _ in part])
+        known = word >= 0
+        word, tfs, paper = word[known], tfs[known], paper[known]
+        sublinear = np.array([0.0] + [1 + math.log(n) for n in range(1, int(tfs.max(initial=0)) + 1)])
+        weight = sublinear[tfs] * idf[word]
+        norm = np.sqrt(np.bincount(paper, weights=weight * weight, minlength=len(part)))  # left to right
+        weight = weight / np.where(norm > 0, norm, 1.0)[paper]
+        order = np.lexsort((-weight, paper))  # stable: equal weights keep the text's order
+        vectors = _Vectors(paper[order], word[order], weight[order], _starts(paper, len(part)))
+        parts.append(vectors if most is None else _strongest(vectors, most))
+    paper = np.concatenate([v.paper + first for first, v in zip(range(0, total, VECTORS), parts)])
+    return _Vectors(paper, np.concatenate([v.word for v in parts]),
+                    np.concatenate([v.weight for v in parts]), _starts(paper, total))
 
 
 def _strongest(vectors: _Vectors, most: int) -> _Vectors:
@@ -125,15 +136,12 @@ def _strongest(vectors: _Vectors, most: int) -> _Vectors:
                     _starts(vectors.paper[keep], len(vectors.starts) - 1))
 
 
-def _index(vectors: _Vectors, ranks: np.ndarray, words: int | None, postings: int | None
-           ) -> _Vectors:
+def _index(vectors: _Vectors, ranks: np.ndarray, postings: int | None) -> _Vectors:
     """The inverted index: the same arrays by word, each word's papers by weight, strongest first.
 
-    With limits, a paper is indexed under its `words` strongest words only, and a word keeps its
-    `postings` strongest papers only (in a tie for a place, the smaller slug wins).
+    With `postings`, a word keeps its `postings` strongest papers only (in a tie for a place,
+    the smaller slug wins).
     """
-    if words is not None:
-        vectors = _strongest(vectors, words)
     order = np.lexsort((ranks[vectors.paper], -vectors.weight, vectors.word))
     word, paper, weight = vectors.word[order], vectors.paper[order], vectors.weight[order]
     words = int(word.max(initial=-1)) + 1
