@@ -83,6 +83,8 @@ def classify_url(url: str) -> str:
 
 def find_links(text: str) -> list[Link]:
     """Every http(s) link in `text`, cleaned and classified, in order of appearance."""
+    if "://" not in text:  # most abstracts have no link: skip the regex
+        return []
     links = []
     for match in _URL.finditer(text):
         url = clean_url(match.group())
