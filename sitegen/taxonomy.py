@@ -520,7 +520,8 @@ def _classify_texts(taxonomy: Taxonomy, texts: list[Text]) -> list[Found]:
             for word in rarest:
                 index.setdefault(word, set()).add((i, j))
             # ... if the text has its other words too (so the choice changes the speed only)
-            others[i, j] = [ws for ws in phrase.triggers if ws is not rarest]
+            if len(phrase.triggers) > 1:
+                others[i, j] = [ws for ws in phrase.triggers if ws is not rarest]
     keys = frozenset(index)
     always = {(i, -1) for i, m in enumerate(taxonomy.matchers) if m.regex is not None}
     ancestors = [frozenset(t.slug for t in taxonomy.ancestors(m.term.slug))
@@ -529,7 +530,7 @@ def _classify_texts(taxonomy: Taxonomy, texts: list[Text]) -> list[Found]:
     for (title, _), (text, low), found in zip(texts, texts_and_lows, words):
         pairs = always.union(*map(index.__getitem__, keys.intersection(found)))
         pairs = sorted(pair for pair in pairs
-                       if pair[1] < 0 or not any(map(found.isdisjoint, others[pair])))
+                       if pair not in others or not any(map(found.isdisjoint, others[pair])))
         topics, mentions = _classify_text(text, low, len(title), taxonomy.matchers, pairs, ancestors)
         result.append((tuple(topics), tuple(mentions)))
     return result
@@ -630,6 +631,8 @@ def _term_hits(matcher: _Matcher, phrases: list[int], text: str, low: str, sente
 
 def _distinct(hits: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Overlapping hits joined: `novel view synthesis` is one hit, not three."""
+    if len(hits) < 2:
+        return hits
     distinct: list[tuple[int, int]] = []
     for start, end in sorted(hits):
         if distinct and start < distinct[-1][1]:
