@@ -134,7 +134,7 @@ def _line_ends(text, cr, lf) -> int:
 
 def parse_listing(text: str, path: str, year: int | None = None) -> Listing:
     """Parse the text of one listing; `year` overrides the inferred year of undated entries."""
-    lines = [_Line(n, _clean(t)) for n, t in enumerate(text.split("\n"), 1)]
+    lines = [_Line(n, t.strip()) for n, t in enumerate(_clean(text).split("\n"), 1)]
     body, listing_date = _skip_chrome(lines)
     stem = Path(path).stem
     if not any(line.text for line in body):
@@ -160,8 +160,8 @@ def parse_listing(text: str, path: str, year: int | None = None) -> Listing:
 
 
 def _clean(text: str) -> str:
-    """Strip the line, turn tabs and odd control characters into spaces."""
-    return _CONTROL.sub(" ", text.replace("\t", " ")).strip()
+    """Turn tabs and odd control characters (not line ends) into spaces."""
+    return _CONTROL.sub(" ", text.replace("\t", " "))
 
 
 def _skip_chrome(lines: list[_Line]) -> tuple[list[_Line], tuple[int, int] | None]:
