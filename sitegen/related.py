@@ -203,6 +203,8 @@ def _scores(numbers: range, queries: _Vectors, index: _Vectors, sizes: np.ndarra
     other = a != b
     key = (a[other] - numbers.start) * total + b[other]
     product = product[other]
+    if not len(key):
+        return [()] * len(numbers)
     # the products of a pair add up from left to right (bincount), in query order
     if len(numbers) * total <= 2 * len(key):  # many pairs: one sum for every two papers
         score = np.bincount(key, weights=product, minlength=len(numbers) * total)
@@ -211,17 +213,32 @@ def _scores(numbers: range, queries: _Vectors, index: _Vectors, sizes: np.ndarra
     else:  # few pairs: a pair's products one after the other, still in query order
         order = np.argsort(key, kind="stable")
         key, product = key[order], product[order]
-        new = np.empty(len(key), bool)
-        new[:1] = True
-        np.not_equal(key[1:], key[:-1], out=new[1:])
+        new = _runs(key)
         score = np.bincount(np.cumsum(new) - 1, weights=product)
         key = key[new]
     a, b = key // total + numbers.start, key % total
+    # no score below a paper's count-th highest distinct score can make its count best
+    firsts = np.flatnonzero(_runs(a))
+    group = np.repeat(np.arange(len(firsts)), np.diff(np.append(firsts, len(a))))
+    left = score.copy()
+    for _ in range(count):
+        top = np.maximum.reduceat(left, firsts)[group]
+        left[left == top] = -np.inf
+    keep = score >= top
+    a, b, score = a[keep], b[keep], score[keep]
     best = np.lexsort((ranks[b], -score, a))
     a, b = a[best], b[best]
     starts = np.searchsorted(a, np.arange(numbers.start, numbers.stop + 1))
     b = b.tolist()
     return [tuple(b[s:min(s + count, e)]) for s, e in zip(starts[:-1].tolist(), starts[1:].tolist())]
+
+
+def _runs(values: np.ndarray) -> np.ndarray:
+    """True where a run of equal values starts."""
+    starts = np.empty(len(values), bool)
+    starts[:1] = True
+    np.not_equal(values[1:], values[:-1], out=starts[1:])
+    return starts
 
 
 @dataclass
