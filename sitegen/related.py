@@ -37,7 +37,7 @@ POSTINGS = 24
 EXACT_UP_TO = 1000
 VECTORS = 2000
 """Papers whose vectors are computed at a time (memory)."""
-LOOKUPS = 500
+LOOKUPS = 1000
 """Papers whose similar papers a worker looks up at a time."""
 
 _LETTERS_AND_DIGITS = bytes(b if chr(b) in string.ascii_letters + string.digits else 32
