@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from .config import Config
 from .content import Page, is_junk
 from .links import LINK_KINDS, Link
 from .listings import Listing
-from .papers import Paper, listing_slugs
+from .papers import HardwareMention, Paper, listing_slugs
 from .taxonomy import Taxonomy
 from .rendering import PageJob, once_per_build
 from .termpages import ORDERS, TermView, evidence_html, term_pages, term_views
@@ -133,13 +134,14 @@ def make_environment(theme: Theme, config: Config, assets: dict[str, bytes]) -> 
 
     env.globals.update(url=url, asset=asset, absolute=absolute, config=config,
                        link_kinds=LINK_KINDS)
-    env.filters.update(evidence=evidence_html, linkify=linkify, date_label=date_label, iso=lambda d: d.isoformat() if d else "")
+    env.filters.update(evidence=evidence_html, linkify=linkify, date_label=date_label, meta_line=meta_line,
+                       slugs=distinct_slugs, iso=lambda d: d.isoformat() if d else "")
     # Presentation helpers: SVG charts, citation metadata, JSON for <script> elements.
     env.globals.update(year_chart=charts.year_chart, bar_chart=charts.bar_chart,
                        scholarly_article=citation.scholarly_article)
     env.filters.update(bibtex=citation.bibtex, scholar_date=citation.scholar_date,
                        script_json=citation.script_json)
-    env.globals["once"] = once_per_build()  # the paper card, rendered once per paper and build
+    env.globals["once"] = once_per_build(env)  # the paper card and page chrome, rendered once per build
     return env
 
 
@@ -154,6 +156,71 @@ def linkify(text: str | None, links: tuple[Link, ...]) -> Markup:
         position = link.end
     parts.append(escape(text[position:]))
     return Markup("").join(parts)
+
+
+# --- The paper card's parts -------------------------------------------------------------------
+# Built in Python, not by macros: they are on every card and every paper page (a macro's calls
+# per chip cost more than the rest of the card).
+
+_YEAR_NOTE = (' <span class="note" title="The listing gives no year for this date; it was inferred from the '
+              'listing.">(year inferred)</span>')
+
+
+def meta_line(paper: Paper, year_note: bool = False) -> Markup:
+    """`26 Sep 2025 · 8 authors · ▲ 3`: date, organisation or author count, upvotes.
+
+    With `year_note`, says when the year of the date was inferred.
+    """
+    if paper.published:
+        day = paper.published
+        parts = [f'<span class="meta"><time datetime="{day.isoformat()}">{date_label(day)}</time>']
+        if year_note and paper.published_year_inferred:
+            parts.append(_YEAR_NOTE)
+    else:
+        parts = ['<span class="meta"><span>undated</span>']
+    if paper.organization:
+        parts.append(f" · <span>{escape(paper.organization.name)}</span>")
+    elif paper.authors_count:
+        parts.append(f" · <span>{paper.authors_count} author{'s' if paper.authors_count != 1 else ''}</span>")
+    if paper.upvotes:
+        parts.append(' · <span class="upvotes"><span aria-hidden="true">▲ </span>'
+                     f'{paper.upvotes}<span class="visually-hidden"> upvotes</span></span>')
+    parts.append("</span>")
+    return Markup("".join(parts))
+
+
+class Chips:
+    """A paper's topics and hardware as a list of links: `chips(paper)`, empty when it has none.
+
+    Each term's link is made once, by `url` and `term_name`.
+    """
+
+    def __init__(self, url: Callable[[str], str], term_name: Callable[[str], str]):
+        self._url, self._term_name = url, term_name
+        self._items: dict[tuple[str, str], str] = {}
+
+    def __call__(self, paper: Paper) -> Markup:
+        hardware = distinct_slugs(paper.hardware)
+        if not paper.topics and not hardware:
+            return Markup("")
+        item = self._item
+        return Markup("".join(['<ul class="chips" data-pagefind-ignore>\n',
+                               *[item("topic", slug) for slug in paper.topics],
+                               *[item("hardware", slug) for slug in hardware], "</ul>\n"]))
+
+    def _item(self, kind: str, slug: str) -> str:
+        found = self._items.get((kind, slug))
+        if found is None:
+            href = escape(self._url(f"topics/{slug}/" if kind == "topic" else f"hardware/{slug}/"))
+            hidden = '<span class="visually-hidden">Hardware: </span>' if kind == "hardware" else ""
+            found = self._items[kind, slug] = (f'  <li><a class="chip chip-{kind}" href="{href}">{hidden}'
+                                               f'{escape(self._term_name(slug))}</a></li>\n')
+        return found
+
+
+def distinct_slugs(mentions: tuple[HardwareMention, ...]) -> list[str]:
+    """The slugs of a paper's hardware mentions, each once, in order of first mention."""
+    return list(dict.fromkeys(mention.slug for mention in mentions))
 
 
 def date_label(value) -> str:
@@ -183,7 +250,8 @@ def site_pages(site: Site, env: Environment) -> list[PageJob]:
     listing_by_slug = {view.slug: view for view in site.listings}
     names = term_names(site.taxonomy)
     # A global, not a context variable: imported macros (the paper card) see globals only.
-    env.globals["term_name"] = lambda slug: names.get(slug, slug)
+    env.globals["term_name"] = term_name = lambda slug: names.get(slug, slug)
+    env.filters["chips"] = Chips(env.globals["url"], term_name)
     common = {"site": site, "papers_by_slug": papers_by_slug, "listing_by_slug": listing_by_slug}
     jobs: list[PageJob] = []
 

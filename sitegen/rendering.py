@@ -170,22 +170,24 @@ def _template_path(filename: str, root: Path) -> str:
         return filename
 
 
-def once_per_build() -> Callable:
-    """A template global `once(macro, *args)`: the macro's output, rendered the first time only.
+def once_per_build(env: jinja2.Environment) -> Callable:
+    """A template global `once(template, macro, *args)`: that macro's output, rendered the first time only.
 
-    For macros that depend on nothing but their arguments, such as an imported macro (it sees
-    no page context) like the paper card, which a build shows up to forty times per paper.
-    Arguments count as the same when they are the same object (papers are immutable) or equal
-    strings, numbers or None.
+    For page parts that depend on nothing but their arguments, such as the paper card, which a
+    build shows up to forty times per paper, or the masthead, the same on every page of a section.
+    The macro is taken from the template's module, which sees no page context. Arguments count
+    as the same when they are the same object (papers are immutable) or equal strings, numbers
+    or None.
     """
     done: dict[tuple, tuple] = {}
+    plain = (str, int, float, bool, type(None))
 
-    def once(macro, *args):
-        key = (macro._func.__code__, *((type(a), a) if a is None or isinstance(a, (str, int, float)) else id(a)
-                                       for a in args))
+    def once(template: str, macro: str, *args):
+        key = (template, macro, *[(type(a), a) if type(a) in plain else id(a) for a in args])
         found = done.get(key)
         if found is None:
-            found = done[key] = (macro(*args), args)  # keeps the arguments, so their ids stay theirs
+            render = getattr(env.get_template(template).module, macro)
+            found = done[key] = (render(*args), args)  # keeps the arguments, so their ids stay theirs
         return found[0]
 
     return once
