@@ -79,7 +79,7 @@ def test_parse_listing_any_text(text):
         assert entry.source.file == PATH and 1 <= entry.source.line <= len(lines)
         assert entry.title.strip()
         # The title starts on its own line (a paragraph broken over lines is joined into one text).
-        following = " ".join(_clean(line) for line in lines[entry.source.line - 1:])
+        following = " ".join(_clean(line).strip() for line in lines[entry.source.line - 1:])
         assert entry.title in following
         assert following[:following.find(entry.title)].strip() in ("", "Subscribe"), \
             "the title is read from its own line"
