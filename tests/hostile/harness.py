@@ -120,7 +120,7 @@ def url_problem(value: str) -> str | None:
     """Why a URL attribute value is unsafe, or None. Browsers drop tabs, newlines and leading
     controls from URLs and ignore case in schemes: `JaVa\\tscript:` is `javascript:`."""
     folded = re.sub(r"[\x00-\x20]", "", value).lower()
-    if "javascript:" in folded or "vbscript:" in folded:
+    if folded.startswith(("javascript:", "vbscript:")):  # in a path (`https://x/a.javascript:b`) it is text
         return "script URL"
     match = re.match(r"([a-z][a-z0-9+.\-]*):", folded)
     if match and match[1] not in _SAFE_SCHEMES:
