@@ -83,14 +83,14 @@ class SiteWriter:
     """One build's write of `out_dir`: files are staged as they are rendered, then put in place together.
 
     `add()` compares a file with the one on disk and, when its bytes are new or changed, writes
-    it in full under `STAGING`, so the rendered site need not be held in memory. Until
-    `commit()` the tree is not touched; leaving the `with` block without committing (a failed
-    render, a strict-mode warning, Ctrl-C) removes what was staged. `commit()` extends the
-    manifest by every path about to appear (so that an interrupted write leaves a directory
-    the next build recognises and cleans up), removes symlinks (the writer never writes or
-    deletes through one, and a published tree holds none), renames the staged files into place
-    one by one (each file holds its old bytes or its new ones, never part of them), removes
-    stale files and rewrites the manifest.
+    it in full under `STAGING`, at its own path there, so the rendered site need not be held in
+    memory. Until `commit()` the tree is not touched; leaving the `with` block without
+    committing (a failed render, a strict-mode warning, Ctrl-C) removes what was staged. `commit()` extends the manifest by
+    every path about to appear (so that an interrupted write leaves a directory the next build
+    recognises and cleans up), removes symlinks (the writer never writes or deletes through
+    one, and a published tree holds none), renames the staged files into place (each file
+    holds its old bytes or its new ones, never part of them; a staged directory that the
+    output lacks is renamed whole), removes stale files and rewrites the manifest.
     """
 
     def __init__(self, out_dir: Path):
@@ -102,12 +102,14 @@ class SiteWriter:
         if not self._new_dir:
             _remove_leftovers(out_dir)
         self._staging = os.path.join(self._out, STAGING)
-        self._staged: list[tuple[str, str]] = []
-        """(staged file, output path) of every new or changed file."""
+        self._staged: list[str] = []
+        """Output paths of the new and changed files."""
         self.paths: set[str] = set()
         """Every output path added."""
         self._unchanged = 0
         self._plain_dirs: dict[str, bool] = {}
+        self._made: set[str] = set()
+        """Directories made under `STAGING`."""
         self._committed = False
 
     def __enter__(self) -> SiteWriter:
@@ -122,15 +124,17 @@ class SiteWriter:
     def add(self, rel: str, data: bytes) -> None:
         """Stage `data` as the output file `rel` unless the file on disk already holds it."""
         self._claim(rel)
-        if self._plain_parents(rel) and _same_bytes(os.path.join(self._out, rel), data):
+        if not self._new_dir and self._plain_parents(rel) and _same_bytes(os.path.join(self._out, rel), data):
             self._unchanged += 1
             return
-        if not self._staged:
-            os.makedirs(self._staging)
-        temp = os.path.join(self._staging, str(len(self._staged)))
+        temp = os.path.join(self._staging, rel)
+        directory = os.path.dirname(temp)
+        if directory not in self._made:
+            os.makedirs(directory, exist_ok=True)
+            self._made.add(directory)
         with open(temp, "wb") as file:
             file.write(data)
-        self._staged.append((temp, rel))
+        self._staged.append(rel)
 
     def keep(self, rel: str) -> None:
         """Count the file `rel` as produced and unchanged: the caller knows the file on disk is right."""
@@ -144,18 +148,14 @@ class SiteWriter:
 
     def commit(self, keep: tuple[str, ...] = ()) -> WriteReport:
         """Put the staged files in place and remove stale ones (but none under the `keep` prefixes)."""
-        out_dir, staged = self.out_dir, sorted(self._staged, key=lambda s: s[1])
+        out_dir, staged = self.out_dir, sorted(self._staged)
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / STATE).unlink(missing_ok=True)  # written again once the build is complete
         if staged:
             _write_manifest(out_dir, self._previous | self.paths)
-        _remove_symlinks(out_dir)
-        made: set[str] = set()
-        for temp, rel in staged:
-            target = self._target(rel, made)
-            if os.path.isdir(target) and not os.path.islink(target):
-                shutil.rmtree(target)
-            os.replace(temp, target)
+        _remove_symlinks(out_dir, skip=STAGING)
+        if staged:
+            _move_into(self._staging, self._out)
         _remove_tree(Path(self._staging))
         removed = []
         for rel in sorted(self._previous - self.paths):
@@ -168,7 +168,7 @@ class SiteWriter:
                 _remove_empty_parents(path.parent, out_dir)
         _write_manifest(out_dir, self.paths)
         self._committed = True
-        return WriteReport(tuple(rel for _, rel in staged), self._unchanged, tuple(removed))
+        return WriteReport(tuple(staged), self._unchanged, tuple(removed))
 
     def _plain_parents(self, rel: str) -> bool:
         """Whether every directory on the way to `rel` is a real directory, not a symlink or a file."""
@@ -182,19 +182,25 @@ class SiteWriter:
                 return False
         return True
 
-    def _target(self, rel: str, made: set[str]) -> str:
-        """The output path of `rel`, its directories made real (a symlink or file in the way is removed)."""
-        path = self._out
-        for part in rel.split("/")[:-1]:
-            path = path + "/" + part
-            if path in made:
-                continue
-            if not _is_real_dir(path):
-                if os.path.lexists(path):
-                    os.unlink(path)
-                os.mkdir(path)
-            made.add(path)
-        return path + "/" + rel.rsplit("/", 1)[-1]
+
+def _move_into(staged_dir: str, target_dir: str) -> None:
+    """Rename what `staged_dir` holds into `target_dir`: a directory the target lacks whole, else file by file.
+
+    Whatever is in the way (a file where a directory goes, a directory where a file goes) is
+    removed; the target holds no symlinks (see `_remove_symlinks`).
+    """
+    with os.scandir(staged_dir) as entries:
+        for entry in entries:
+            target = os.path.join(target_dir, entry.name)
+            if entry.is_dir(follow_symlinks=False):
+                if _is_real_dir(target):
+                    _move_into(entry.path, target)
+                    continue
+                if os.path.lexists(target):
+                    os.unlink(target)
+            elif _is_real_dir(target):
+                shutil.rmtree(target)
+            os.replace(entry.path, target)
 
 
 def read_state(out_dir: Path, name: str = STATE) -> dict | None:
@@ -274,10 +280,15 @@ def _remove_leftovers(out_dir: Path) -> None:
             _remove_tree(Path(entry.path))
 
 
-def _remove_symlinks(directory: Path) -> None:
-    """Unlink every symlink under `directory` (the links, not what they point at); never follow one."""
+def _remove_symlinks(directory: Path, skip: str = "") -> None:
+    """Unlink every symlink under `directory` (the links, not what they point at); never follow one.
+
+    The entry `skip` of `directory` is left as it is.
+    """
     with os.scandir(directory) as entries:
         for entry in entries:
+            if entry.name == skip:
+                continue
             if entry.is_symlink():
                 os.unlink(entry.path)
             elif entry.is_dir(follow_symlinks=False):
