@@ -8,6 +8,8 @@ import pytest
 
 from serve_process import ServeProcess, copy_site, free_port
 
+expect = pytest.importorskip("playwright.sync_api").expect
+
 LISTING = "content/listings/000_e0f5f16c55c27fa1.txt"
 LISTING_PAGE = "listings/000-e0f5f16c55c27fa1/"
 TITLE = "HelpSteer2: Open-source dataset for training top-performing reward models"
@@ -67,7 +69,7 @@ def test_build_error_overlay_then_reload_once_fixed(page, site: Path):
                         '{% endblock %}\n', "utf-8")
         overlay = page.locator("#sitegen-error")
         overlay.wait_for(timeout=TIMEOUT)
-        assert overlay.locator(".sitegen-error-where").text_content() == "templates/home.html:3"
+        expect(overlay.locator(".sitegen-error-where")).to_have_text("templates/home.html:3")
         assert "template syntax error" in overlay.text_content()
         assert not reloaded(page) and page.text_content("main") == good  # the last good site
 
@@ -95,7 +97,7 @@ def test_error_text_is_shown_as_text_never_as_markup(page, site: Path):
         (site / "content/listings" / name).write_bytes(b"\x80\x81 not utf-8")
         overlay = page.locator("#sitegen-error")
         overlay.wait_for(timeout=TIMEOUT)
-        assert overlay.locator(".sitegen-error-where").text_content() == f"content/listings/{name}:1"
+        expect(overlay.locator(".sitegen-error-where")).to_have_text(f"content/listings/{name}:1")
         assert overlay.locator("img").count() == 0
         assert page.evaluate("window.__pwned") is None
         mark(page)
