@@ -46,14 +46,19 @@ def papers_json(papers: tuple[Paper, ...], config: Config, term_names: dict[str,
         }
         for paper in papers
     ]
-    document = {"version": PAPERS_JSON_VERSION, "title": config.title, "papers": records}
-    text = json.dumps(document, ensure_ascii=False, indent=1)
+    # One paper per line: readable and diff-friendly, and made by json's C encoder (an indented
+    # dump runs the pure-Python one, five times slower).
+    head = json.dumps({"version": PAPERS_JSON_VERSION, "title": config.title}, ensure_ascii=False)
+    text = head[:-1] + ', "papers": [\n' + ",\n".join(
+        json.dumps(record, ensure_ascii=False) for record in records) + "\n]}"
     # The same JSON, but no title can read as markup if a browser sniffs the file as HTML or a
     # page embeds it in <script>: `<`, `>`, `&` and line separators only occur inside strings.
+    # (Replaced in the UTF-8 bytes, where a search is a memchr, not in the wide string.)
+    data = (text + "\n").encode("utf-8")
     for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
                           ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        text = text.replace(char, escaped)
-    return (text + "\n").encode("utf-8")
+        data = data.replace(char.encode("utf-8"), escaped.encode("ascii"))
+    return data
 
 
 FEED_SIZE = 50
