@@ -18,7 +18,7 @@ from .listings import Listing
 from .papers import HardwareMention, Paper, listing_slugs
 from .taxonomy import Taxonomy
 from .rendering import PageJob, once_per_build
-from .termpages import ORDERS, TermView, evidence_html, term_pages, term_views
+from .termpages import ORDERS, TermView, evidence_html, paginate, term_pages, term_views
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -265,7 +265,8 @@ def site_pages(site: Site, env: Environment) -> list[PageJob]:
     for paper in site.papers:
         page(f"papers/{paper.slug}/index.html", "paper.html", paper=paper, note=site.notes.get(paper.slug),
              **neighbours(paper, listing_by_slug, positions))
-    page("papers/index.html", "papers.html")
+    for path, context in paginate("papers/", "date", site.papers):  # 100 a page: small pages, cheap edits
+        page(path, "papers.html", **context)
     page("listings/index.html", "listings.html")
     for view in site.listings:
         page(f"listings/{view.slug}/index.html", "listing.html", listing=view)

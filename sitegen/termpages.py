@@ -1,4 +1,5 @@
-"""Topic and hardware pages: which papers each term has, with evidence, in two orders, paginated."""
+"""Topic and hardware pages: which papers each term has, with evidence, in two orders, paginated
+(and the pagination of the list of all papers)."""
 
 from __future__ import annotations
 
@@ -99,12 +100,14 @@ class Pager:
 def term_pages(view: TermView, section: str) -> list[tuple[str, dict]]:
     """(output path, template context) of every page of one term: each order, each page."""
     base = f"{section}/{view.term.slug}/"
-    pages = []
-    for order in ORDERS:
-        entries = view.entries if order == "date" else view.by_upvotes
-        count = max(1, -(-len(entries) // PAGE_SIZE))
-        for number in range(1, count + 1):
-            pager = Pager(base, order, number, count)
-            chunk = entries[(number - 1) * PAGE_SIZE: number * PAGE_SIZE]
-            pages.append((pager.path() + "index.html", {"view": view, "entries": chunk, "pager": pager}))
-    return pages
+    return [(path, {"view": view, **context}) for order in ORDERS
+            for path, context in paginate(base, order, view.entries if order == "date" else view.by_upvotes)]
+
+
+def paginate(base: str, order: str, entries: tuple) -> list[tuple[str, dict]]:
+    """(output path, `entries` and `pager` context) of each page of PAGE_SIZE entries under `base`."""
+    count = max(1, -(-len(entries) // PAGE_SIZE))
+    pagers = [Pager(base, order, number, count) for number in range(1, count + 1)]
+    return [(pager.path() + "index.html",
+             {"entries": entries[(pager.number - 1) * PAGE_SIZE: pager.number * PAGE_SIZE], "pager": pager})
+            for pager in pagers]

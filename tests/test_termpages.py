@@ -77,3 +77,14 @@ def test_term_pages_paginate(tmp_path) -> None:
     first = (base / "index.html").read_text()
     assert 'rel="next" href="/hardware/rtx-4090/page/2/"' in first
     assert first.count('<article class="card"') == 100
+
+
+def test_all_papers_list_is_paginated(built_site) -> None:
+    site = built_site(search=False)
+    first = (site / "papers" / "index.html").read_text()
+    second = (site / "papers" / "page" / "2" / "index.html").read_text()
+    assert not (site / "papers" / "page" / "3").exists()
+    titles = [re.findall(r'class="card-title"><a href="/papers/([^/"]+)/"', page) for page in (first, second)]
+    assert len(titles[0]) == 100 and titles[0] + titles[1] == list(_papers(site))  # newest first, each once
+    assert 'rel="next" href="/papers/page/2/"' in first and 'rel="prev"' not in first
+    assert 'rel="prev" href="/papers/"' in second and "<title>All papers (page 2)" in second
