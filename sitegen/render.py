@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -272,10 +273,27 @@ def site_pages(site: Site, env: Environment) -> list[PageJob]:
         page(f"listings/{view.slug}/index.html", "listing.html", listing=view)
     for doc in site.pages:
         page(f"{doc.slug}/index.html", "page.html", doc=doc)
-    page("search/index.html", "search.html")
+    page("search/index.html", "search.html", filters=search_filters(site.papers, term_name))
     _term_pages(site, page)
     page("404.html", "404.html")
     return jobs
+
+
+def search_filters(papers: tuple[Paper, ...], term_name: Callable[[str], str]) -> dict[str, list[tuple[str, int]]]:
+    """The values of each search filter with their paper counts, as the paper pages give them to
+    Pagefind (see `_pagefind.html`). The search page lists them in its HTML, so a first query
+    does not download Pagefind's whole filter index (83 KB at 10,000 papers) to fill its menus.
+    """
+    counts: dict[str, Counter] = {"topic": Counter(), "hardware": Counter(), "year": Counter()}
+    for paper in papers:
+        counts["topic"].update(term_name(slug) for slug in paper.topics)
+        counts["hardware"].update({term_name(slug) for slug in distinct_slugs(paper.hardware)})
+        if paper.year:
+            counts["year"][str(paper.year)] += 1
+    by_name = lambda item: (item[0].casefold(), item[0])  # noqa: E731
+    return {"topic": sorted(counts["topic"].items(), key=by_name),
+            "hardware": sorted(counts["hardware"].items(), key=by_name),
+            "year": sorted(counts["year"].items(), reverse=True)}
 
 
 HARDWARE_GROUPS = (("vendor", "Vendors"), ("class", "Classes"), ("architecture", "Architectures"),

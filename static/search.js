@@ -34,7 +34,7 @@
 
   function state() {
     var filters = {};
-    FILTERS.forEach(function (name) { filters[name] = selects[name].value; });
+    FILTERS.forEach(function (name) { filters[name] = selects[name] ? selects[name].value : ""; });
     return { q: input.value.trim(), sort: sortSelect.value, filters: filters };
   }
 
@@ -65,23 +65,13 @@
     return loading;
   }
 
-  function fillFilters(initial) {
-    return pagefind.filters().then(function (available) {
-      FILTERS.forEach(function (name) {
-        var select = selects[name];
-        var counts = available[name] || {};
-        var values = Object.keys(counts).sort(name === "year"
-          ? function (a, b) { return Number(b) - Number(a); }
-          : function (a, b) { return a.localeCompare(b, undefined, { sensitivity: "base" }); });
-        values.forEach(function (value) {
-          var option = document.createElement("option");
-          option.value = value;
-          option.textContent = value + " (" + counts[value] + ")";
-          select.appendChild(option);
-        });
-        if (initial.filters[name] && values.indexOf(initial.filters[name]) >= 0) select.value = initial.filters[name];
-        select.closest(".search-option").hidden = values.length === 0;
-      });
+  // The filter menus come with the page (see search.html): Pagefind's filter index is loaded
+  // only once a filter is used.
+  function chooseFilters(initial) {
+    FILTERS.forEach(function (name) {
+      var select = selects[name], wanted = initial.filters[name];
+      var known = select && Array.prototype.some.call(select.options, function (o) { return o.value === wanted; });
+      if (wanted && known) select.value = wanted;
     });
   }
 
@@ -195,8 +185,8 @@
   input.value = initial.q;
   sortSelect.value = initial.sort;
   say("Loading the search index…");
-  load().then(function () { return fillFilters(initial); })
-    .then(function () { return search(state()); }, unavailable);
+  chooseFilters(initial);
+  load().then(function () { return search(state()); }, unavailable);
 
   input.addEventListener("input", function () { schedule(200); });
   form.addEventListener("change", function () { schedule(0); });

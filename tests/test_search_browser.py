@@ -41,7 +41,10 @@ def test_query_from_the_address_filters_and_sorts(built_site, static_server, pag
     base = static_server(site, "/repo/")
     transferred: list[int] = []
 
+    fetched: list[str] = []
+
     def count(response) -> None:
+        fetched.append(urlsplit(response.url).path)
         try:
             transferred.append(len(response.body()))
         except Exception:  # redirects and aborted requests have no body
@@ -52,6 +55,7 @@ def test_query_from_the_address_filters_and_sorts(built_site, static_server, pag
     status = wait_for_status(page, r"papers? for")
     page.wait_for_selector("#search-results > li .search-excerpt mark")
     first_query_bytes = sum(transferred)
+    assert not [path for path in fetched if "/pagefind/filter/" in path], "menus come with the page"
     total = int(re.match(r"(\d+)", status)[1])
     urls = result_urls(page)
     assert total >= 5 and len(urls) == min(total, 20)
@@ -158,3 +162,23 @@ def test_show_more_results_moves_focus_to_the_first_new_one(built_site, static_s
     assert focused == result_urls(page)[20]
     votes = [v for v in page.locator("#search-results .upvotes").all_text_contents()]
     assert votes  # upvotes are shown where a paper has them
+
+
+def test_filter_menus_hold_what_the_index_holds(built_site, static_server, page):
+    """The menus are written by the build; Pagefind's own filter counts must agree with them."""
+    base = static_server(built_site(BASE_URL), "/repo/")
+    page.goto(base + "search/?topic=Large+language+models")
+    wait_for_status(page, "in Large language models")
+    index = page.evaluate("""async () => {
+        const pagefind = await import('/repo/pagefind/pagefind.js');
+        await pagefind.options({baseUrl: '/repo/'});
+        await pagefind.init();
+        return await pagefind.filters();
+    }""")
+    for name in ("topic", "hardware", "year"):
+        menu = page.locator(f"#search-{name} option").all_text_contents()[1:]
+        assert menu and menu == [f"{value} ({count})" for value, count in sorted(
+            index[name].items(), key=lambda item: (-int(item[0]), "") if name == "year" else
+            (item[0].casefold(), item[0]))]
+    assert page.input_value("#search-topic") == "Large language models"
+    assert page.console_errors == []
