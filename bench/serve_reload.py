@@ -47,7 +47,10 @@ def main() -> None:
         shutil.copytree(args.source / "content", site / "content")
         listing = sorted((site / "content/listings").glob("*.txt"))[0]
         text = listing.read_text("utf-8")
-        title = next(line for line in text.split("\n")[12:] if len(line) > 30)
+        # A title the listing page shows whole (an abstract is cut short there): the parser's.
+        from sitegen.listings import parse_listing
+        entries = parse_listing(text, listing.name).entries
+        title = next(e.title for e in entries[len(entries) // 2:] if text.count(e.title) == 1)
 
         server = subprocess.Popen([sys.executable, "-m", "sitegen", "serve", "--source", str(site),
                                    "--port", "0"], cwd=REPO, text=True,

@@ -43,8 +43,8 @@ class BuildResult:
     search: str = ""
     """What happened to the search index, for the summary (e.g. `search index: 175 pages`)."""
     exact: bool = True
-    """False after a `quick` build that kept the related papers of the last one: a second
-    build without `quick` brings the output to what a clean build writes."""
+    """False after a `quick` build that kept the related papers, `papers.json`, feeds and sitemap
+    of the last one: a second build without `quick` brings the output to what a clean build writes."""
 
 
 @dataclass
@@ -90,7 +90,8 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
     `workers` processes share the work of the slow stages (default: one per CPU); the output
     does not depend on it. `cache` is what the last build in this process left (the preview
     server's); with `quick`, related papers are reused from it when the corpus changed (see
-    `BuildResult.exact`) and the search index is left for the exact build that should follow.
+    `BuildResult.exact`), and `papers.json`, the feeds, the sitemap and the search index are
+    left as they are for the exact build that should follow.
     When nothing the build reads changed since the last complete build into `out_dir` and all
     its files are there, nothing is done.
     """
@@ -132,10 +133,18 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
             rendered = render_pages(env, site_pages(site, env), writer, root=config.root, watched=WATCHED,
                                     workers=workers, cache=cache.pages if keep else None,
                                     key=_read_by_every_page(theme, assets, config, taxonomy))
-            writer.add("papers.json", feeds.papers_json(
-                site.papers, config, {slug: term.name for slug, term in taxonomy.terms.items()}))
-            for path, data in feeds.crawler_files(site, writer.paths).items():
-                writer.add(path, data)
+            previous_data = [p for p in sorted(writer.previous) if feeds.is_data_file(p) and (out_dir / p).is_file()]
+            if quick and "papers.json" in previous_data:
+                # No browser shows these: the preview keeps the last ones and the exact build that
+                # follows writes them (at 10,000 papers they are a third of an edit's rebuild).
+                for path in previous_data:
+                    writer.keep(path)
+                exact = False
+            else:
+                writer.add("papers.json", feeds.papers_json(
+                    site.papers, config, {slug: term.name for slug, term in taxonomy.terms.items()}))
+                for path, data in feeds.crawler_files(site, writer.paths).items():
+                    writer.add(path, data)
         if strict and warnings:
             # Every warning is printed, one `file:line: message` line each, not only the first.
             first, *others = warnings

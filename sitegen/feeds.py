@@ -96,6 +96,14 @@ def crawler_files(site, files: dict[str, bytes], term_names: dict[str, str] | No
     return out
 
 
+def is_data_file(path: str) -> bool:
+    """Whether `path` is one of the files `papers_json` and `crawler_files` make."""
+    return path in DATA_FILES or (path.startswith("topics/") and path.endswith("/feed.xml"))
+
+
+DATA_FILES = frozenset({"papers.json", "feed.xml", "sitemap.xml", "robots.txt", ".nojekyll"})
+
+
 def site_url(config: Config, path: str = "") -> str:
     """The URL of a site path: absolute under the base URL when there is one, else under `/`."""
     return (config.base_url or config.base_path) + path.lstrip("/")

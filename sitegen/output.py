@@ -97,6 +97,8 @@ class SiteWriter:
         self.out_dir = out_dir
         self._out = os.fspath(out_dir)
         self._previous = read_manifest(out_dir)
+        self.previous = frozenset(self._previous)
+        """The files the last build wrote (its manifest)."""
         self._new_dir = not out_dir.is_dir()
         """Whether this write makes the output directory (a failed one removes it again)."""
         if not self._new_dir:

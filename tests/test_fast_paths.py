@@ -164,3 +164,18 @@ def test_one_edited_abstract_renders_only_the_pages_that_show_it(source, tmp_pat
     paper_pages = [p for p in result.written if p.startswith("papers/") and p.count("/") == 2]
     assert 0 < len(paper_pages) <= 10, paper_pages  # the paper, and those that show it (related, next)
     assert len(result.written) < 60, result.written  # and the lists that show its upvotes
+
+
+def test_a_quick_rebuild_leaves_the_data_files_to_the_exact_one(source, tmp_path):
+    cache = BuildCache()
+    out = tmp_path / "served"
+    build(load_config(source), out, search=False, cache=cache)
+    before = {name: (out / name).read_bytes() for name in ("papers.json", "sitemap.xml", "feed.xml")}
+    EDITS["upvotes"](source)
+    quick = build(load_config(source), out, search=False, cache=cache, quick=True)
+    assert not quick.exact and quick.written, "pages that show the upvotes were written"
+    assert not any(path in quick.written for path in before)
+    assert {name: (out / name).read_bytes() for name in before} == before
+    exact = build(load_config(source), out, search=False, cache=cache)
+    assert exact.exact and "papers.json" in exact.written
+    assert files_of(out) == clean_build(source, tmp_path / "clean")
