@@ -127,6 +127,7 @@ def run_build(args: argparse.Namespace) -> int:
 
 def run_serve(args: argparse.Namespace) -> int:
     import contextlib
+    import gc
     import tempfile
 
     from .config import CONFIG_FILE
@@ -145,10 +146,18 @@ def run_serve(args: argparse.Namespace) -> int:
         if config.base_path != base_path:
             raise BuildError(CONFIG_FILE, 0, f"the base URL now puts the site under {config.base_path}, but "
                              f"this server serves it under {base_path}; restart sitegen serve")
-        result = build(config, out_dir, cache=cache, quick=True,
-                       on_stage=lambda stage, _: pages_written() if stage == "write" else None)
-        if not result.exact:  # browsers reload now; the related papers catch up right after
-            result = build(config, out_dir, cache=cache)
+        # A rebuild makes many objects and few cycles, beside caches of millions of objects that
+        # the collector would scan again and again: 0.4 s of 1.8 s at 10,000 papers. It runs
+        # once the pages are up to date instead.
+        gc.disable()
+        try:
+            result = build(config, out_dir, cache=cache, quick=True,
+                           on_stage=lambda stage, _: pages_written() if stage == "write" else None)
+            if not result.exact:  # browsers reload now; the related papers catch up right after
+                result = build(config, out_dir, cache=cache)
+        finally:
+            gc.enable()
+            gc.collect()
         print_warnings(result)
 
     theme = default_theme_dir()  # watched too, for whoever edits the default theme in a checkout

@@ -282,7 +282,7 @@ def _remove_leftovers(out_dir: Path) -> None:
             _remove_tree(Path(entry.path))
 
 
-def _remove_symlinks(directory: Path, skip: str = "") -> None:
+def _remove_symlinks(directory: str | Path, skip: str = "") -> None:
     """Unlink every symlink under `directory` (the links, not what they point at); never follow one.
 
     The entry `skip` of `directory` is left as it is.
@@ -294,7 +294,7 @@ def _remove_symlinks(directory: Path, skip: str = "") -> None:
             if entry.is_symlink():
                 os.unlink(entry.path)
             elif entry.is_dir(follow_symlinks=False):
-                _remove_symlinks(Path(entry.path))
+                _remove_symlinks(entry.path)  # a str: a Path per directory was a third of the walk
 
 
 def _is_real_dir(path: str) -> bool:

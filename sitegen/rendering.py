@@ -197,11 +197,13 @@ def once_per_build(env: jinja2.Environment) -> Callable:
 
 def _unchanged(entry: Rendered, context: dict, lookups: dict) -> bool:
     """Whether every read of a page finds what it found when the page was rendered."""
+    found = []
     for read, value in zip(entry.reads, entry.values):
         now = _look_up(context, read, lookups)
         if now is not value and not (now is not MISSING and value is not MISSING and _equal(now, value)):
             return False
-    entry.values = tuple(_look_up(context, read, lookups) for read in entry.reads)  # let old objects go
+        found.append(now)
+    entry.values = tuple(found)  # the equal values of this build: let the old objects go
     return True
 
 
