@@ -88,7 +88,8 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait()
-        medians = {k: statistics.median(r[k] for r in rows if r[k] is not None) for k in rows[0]}
+        medians = {k: statistics.median(found) for k in rows[0]
+                   if (found := [r[k] for r in rows if r[k] is not None])}
         print("median  " + "  ".join(f"{k} {v:6.0f} ms" for k, v in medians.items()))
 
 
