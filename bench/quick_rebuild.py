@@ -24,6 +24,20 @@ from sitegen.config import load_config
 from sitegen.listings import parse_listing
 
 
+def title_to_edit(site: Path) -> tuple[Path, str, str]:
+    """The first listing of `site`, its text, and a title in its second half to edit.
+
+    The parser's title, so a listing page shows it whole (an abstract is cut short there), and
+    one no other listing has: editing a merged paper's title in one listing splits it in two,
+    and the new paper count is on every page.
+    """
+    listings = sorted((site / "content/listings").glob("*.txt"))
+    text = listings[0].read_text("utf-8")
+    entries = parse_listing(text, listings[0].name).entries
+    every = "".join(path.read_text("utf-8") for path in listings)
+    return listings[0], text, next(e.title for e in entries[len(entries) // 2:] if every.count(e.title) == 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("source", type=Path)
@@ -32,13 +46,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as temp:
         site, out = Path(temp) / "site", Path(temp) / "out"
         shutil.copytree(args.source, site)
-        listing = sorted((site / "content/listings").glob("*.txt"))[0]
-        text = listing.read_text("utf-8")
-        entries = parse_listing(text, listing.name).entries
-        every = "".join(path.read_text("utf-8") for path in (site / "content/listings").glob("*.txt"))
-        # A title no other listing has: editing a merged paper's title in one listing splits it
-        # in two, and the new paper count is on every page.
-        title = next(e.title for e in entries[len(entries) // 2:] if every.count(e.title) == 1)
+        listing, text, title = title_to_edit(site)
         cache = BuildCache()
         for quick in (True, False):  # the server's first build: quick, then exact
             build(load_config(site), out, search=False, cache=cache, quick=quick)

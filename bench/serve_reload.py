@@ -1,6 +1,6 @@
 """Time from saving a listing to the open page reloading, with `sitegen serve` and real Chromium.
 
-    python bench/serve_reload.py [--saves 9] [--source DIR]
+    python -m bench.serve_reload [--saves 9] [--source DIR]
 
 Starts `sitegen serve` on a copy of the site (default: this repository's seed site), opens
 a listing page in Chromium, then saves the listing with a changed title N times. For each
@@ -40,20 +40,14 @@ def main() -> None:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
+    from bench.quick_rebuild import title_to_edit
+
     with tempfile.TemporaryDirectory() as temp:
         site = Path(temp) / "site"
         site.mkdir()
         shutil.copy(args.source / "sitegen.toml", site)
         shutil.copytree(args.source / "content", site / "content")
-        listing = sorted((site / "content/listings").glob("*.txt"))[0]
-        text = listing.read_text("utf-8")
-        # A title the listing page shows whole (an abstract is cut short there): the parser's.
-        from sitegen.listings import parse_listing
-        entries = parse_listing(text, listing.name).entries
-        every = "".join(path.read_text("utf-8") for path in (site / "content/listings").glob("*.txt"))
-        # A title no other listing has: editing a merged paper's title in one listing splits it
-        # in two, and the new paper count is on every page.
-        title = next(e.title for e in entries[len(entries) // 2:] if every.count(e.title) == 1)
+        listing, text, title = title_to_edit(site)
 
         server = subprocess.Popen([sys.executable, "-m", "sitegen", "serve", "--source", str(site),
                                    "--port", "0"], cwd=REPO, text=True,

@@ -133,11 +133,12 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
             rendered = render_pages(env, site_pages(site, env), writer, root=config.root, watched=WATCHED,
                                     workers=workers, cache=cache.pages if keep else None,
                                     key=_read_by_every_page(theme, assets, config, taxonomy))
-            previous_data = [p for p in sorted(writer.previous) if feeds.is_data_file(p) and (out_dir / p).is_file()]
-            if quick and "papers.json" in previous_data:
+            last_data = [p for p in sorted(writer.previous) if feeds.is_data_file(p)
+                         and (out_dir / p).is_file()] if quick else []
+            if "papers.json" in last_data:
                 # No browser shows these: the preview keeps the last ones and the exact build that
                 # follows writes them (at 10,000 papers they are a third of an edit's rebuild).
-                for path in previous_data:
+                for path in last_data:
                     writer.keep(path)
                 exact = False
             else:

@@ -96,8 +96,7 @@ class SiteWriter:
     def __init__(self, out_dir: Path):
         self.out_dir = out_dir
         self._out = os.fspath(out_dir)
-        self._previous = read_manifest(out_dir)
-        self.previous = frozenset(self._previous)
+        self.previous = frozenset(read_manifest(out_dir))
         """The files the last build wrote (its manifest)."""
         self._new_dir = not out_dir.is_dir()
         """Whether this write makes the output directory (a failed one removes it again)."""
@@ -154,13 +153,13 @@ class SiteWriter:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / STATE).unlink(missing_ok=True)  # written again once the build is complete
         if staged:
-            _write_manifest(out_dir, self._previous | self.paths)
+            _write_manifest(out_dir, self.previous | self.paths)
         _remove_symlinks(out_dir, skip=STAGING)
         if staged:
             _move_into(self._staging, self._out)
         _remove_tree(Path(self._staging))
         removed = []
-        for rel in sorted(self._previous - self.paths):
+        for rel in sorted(self.previous - self.paths):
             if rel.startswith(keep):
                 continue
             path = out_dir / rel
