@@ -122,9 +122,10 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
         papers, problems = classify(papers, taxonomy, cache=cache.classified, workers=workers)
         warnings += problems
     with watch.stage("relate"):
-        papers, exact = relate_again(papers, cache.related, quick=quick, workers=workers)
+        related, exact = relate_again(papers, cache.related, quick=quick, workers=workers)
     assets = asset_versions(theme)
-    site = Site(config, tuple(papers), listing_views(listings, papers, config), tuple(pages), notes, taxonomy)
+    site = Site(config, tuple(papers), listing_views(listings, papers, config), tuple(pages), notes, taxonomy,
+                related)
     with SiteWriter(out_dir) as writer:  # files are staged as they are rendered; removed unless committed
         with watch.stage("render"):
             env = make_environment(theme, config, assets)
@@ -143,7 +144,7 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
                 exact = False
             else:
                 writer.add("papers.json", feeds.papers_json(
-                    site.papers, config, {slug: term.name for slug, term in taxonomy.terms.items()}))
+                    site.papers, related, config, {slug: term.name for slug, term in taxonomy.terms.items()}))
                 for path, data in feeds.crawler_files(site, writer.paths).items():
                     writer.add(path, data)
         if strict and warnings:

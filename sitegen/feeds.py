@@ -20,8 +20,12 @@ from .papers import Paper
 PAPERS_JSON_VERSION = 1
 
 
-def papers_json(papers: tuple[Paper, ...], config: Config, term_names: dict[str, str]) -> bytes:
-    """The site's data export: one object per paper, stable keys, sorted output."""
+def papers_json(papers: tuple[Paper, ...], related: dict[str, tuple[str, ...]], config: Config,
+                term_names: dict[str, str]) -> bytes:
+    """The site's data export: one object per paper, stable keys, sorted output.
+
+    `related` holds the slugs of each paper's similar papers, by its slug.
+    """
     def url(paper: Paper) -> str:
         path = f"papers/{paper.slug}/"
         return config.base_url + path if config.base_url else config.base_path + path
@@ -41,7 +45,7 @@ def papers_json(papers: tuple[Paper, ...], config: Config, term_names: dict[str,
             "links": [{"url": link.url, "kind": link.kind} for link in paper.links],
             "topics": [term_names.get(slug, slug) for slug in paper.topics],
             "hardware": list(dict.fromkeys(term_names.get(m.slug, m.slug) for m in paper.hardware)),
-            "related": list(paper.related),
+            "related": list(related.get(paper.slug, ())),
             "sources": [{"file": s.file, "line": s.line} for s in paper.sources],
         }
         for paper in papers

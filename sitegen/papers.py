@@ -56,8 +56,6 @@ class Paper:
     """Topic slugs, filled by classification."""
     hardware: tuple[HardwareMention, ...] = ()
     """Hardware mentions, filled by classification."""
-    related: tuple[str, ...] = ()
-    """Slugs of similar papers, most similar first."""
 
     @property
     def year(self) -> int | None:

@@ -23,7 +23,7 @@ from itertools import chain, repeat
 
 import numpy as np
 
-from .papers import Paper, with_fields
+from .papers import Paper
 from .parallel import fork_map
 
 TITLE_WEIGHT = 3
@@ -60,14 +60,14 @@ method methods model models results result achieve achieves achieving
 
 
 def relate(papers: list[Paper], count: int = 5, *, exact_up_to: int = EXACT_UP_TO,
-           workers: int = 1) -> list[Paper]:
-    """Fill `related` of every paper with the slugs of the `count` most similar papers.
+           workers: int = 1) -> dict[str, tuple[str, ...]]:
+    """The slugs of the `count` papers most similar to each paper, most similar first, by its slug.
 
     The vectors and the index are built here; `workers` processes share the look-ups (most
     of the time), each paper's on its own, so the result does not depend on `workers`.
     """
     if len(papers) < 2 or count <= 0:
-        return [with_fields(p, related=()) for p in papers]
+        return {p.slug: () for p in papers}
     exact = len(papers) <= exact_up_to
     ranks = np.array(_slug_ranks(papers))
     vectors = _vectors([_counts(paper) for paper in papers], None if exact else INDEX_WORDS)
@@ -78,8 +78,7 @@ def relate(papers: list[Paper], count: int = 5, *, exact_up_to: int = EXACT_UP_T
         return _most_similar(numbers, queries, index, ranks, count)
 
     found = fork_map(most_similar, range(len(papers)), workers=workers, chunk=LOOKUPS)
-    return [with_fields(paper, related=tuple(papers[i].slug for i in related))
-            for paper, related in zip(papers, found)]
+    return {paper.slug: tuple(papers[i].slug for i in related) for paper, related in zip(papers, found)}
 
 
 @dataclass(frozen=True)
@@ -248,38 +247,26 @@ class RelatedCache:
     inputs: tuple = ()
     """Each paper's (slug, title, abstract), sorted: everything `relate` reads."""
     related: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    """Its result, by slug."""
-    papers: dict[int, tuple[Paper, tuple[str, ...], Paper]] = field(default_factory=dict)
-    """By id of the paper given: (that paper, its related slugs, the paper with them), so that an
-    unchanged paper comes out as the same object build after build."""
+    """Its result."""
 
 
 def relate_again(papers: list[Paper], cache: RelatedCache, *, quick: bool = False,
-                 workers: int = 1) -> tuple[list[Paper], bool]:
+                 workers: int = 1) -> tuple[dict[str, tuple[str, ...]], bool]:
     """`relate`, reusing the last result in `cache` where it is still exact; False if approximate.
 
     The result is the last one when no paper's slug, title or abstract changed (nothing else
-    goes into it). Otherwise, with `quick`, each paper keeps the related papers it had (new
-    papers get none yet): approximate, for a preview that a second, exact build corrects;
-    without `quick` it is computed afresh.
+    goes into it). Otherwise, with `quick`, each paper keeps the related papers it had that
+    still exist (new papers get none yet): approximate, for a preview that a second, exact
+    build corrects; without `quick` it is computed afresh.
     """
     inputs = tuple(sorted((p.slug, p.title, p.abstract or "") for p in papers))
-    exact = inputs == cache.inputs
-    if not exact and not quick:
-        cache.inputs, cache.related, exact = inputs, {p.slug: p.related for p in relate(papers, workers=workers)}, True
-    present = {p.slug for p in papers} if not exact else None
-    result, reused = [], {}
-    for paper in papers:
-        related = cache.related.get(paper.slug, ())
-        if present is not None:
-            related = tuple(slug for slug in related if slug in present)
-        last = cache.papers.get(id(paper))
-        if last is None or last[0] is not paper or last[1] != related:
-            last = (paper, related, with_fields(paper, related=related))
-        reused[id(paper)] = last
-        result.append(last[2])
-    cache.papers = reused
-    return result, exact
+    if inputs == cache.inputs:
+        return cache.related, True
+    if not quick:
+        cache.inputs, cache.related = inputs, relate(papers, workers=workers)
+        return cache.related, True
+    present = {p.slug for p in papers}
+    return {p.slug: tuple(s for s in cache.related.get(p.slug, ()) if s in present) for p in papers}, False
 
 
 def _counts(paper: Paper) -> tuple[tuple[bytes, ...], tuple[int, ...]]:

@@ -72,6 +72,9 @@ class Site:
     """Rendered note HTML by paper slug."""
     taxonomy: object | None = None
     """The classification terms (sitegen.taxonomy.Taxonomy) when rules exist."""
+    related: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Slugs of each paper's similar papers, most similar first, by its slug. Apart from the
+    papers: a change of who is related to whom renders only the paper pages that show it."""
 
 
 def listing_views(listings: list[Listing], papers: list[Paper], config: Config) -> tuple[ListingView, ...]:
@@ -268,7 +271,7 @@ def site_pages(site: Site, env: Environment) -> list[PageJob]:
     positions = {view.slug: {p.slug: i for i, p in enumerate(view.papers)} for view in site.listings}
     for paper in site.papers:
         page(f"papers/{paper.slug}/index.html", "paper.html", paper=paper, note=site.notes.get(paper.slug),
-             **neighbours(paper, listing_by_slug, positions))
+             related=site.related.get(paper.slug, ()), **neighbours(paper, listing_by_slug, positions))
     for path, context in paginate("papers/", "date", site.papers):  # 100 a page: small pages, cheap edits
         page(path, "papers.html", **context)
     page("listings/index.html", "listings.html")

@@ -109,7 +109,7 @@ def _render(root: Path, titles_and_abstracts: list[tuple[str, str | None]]) -> t
 
     site = Site(config, tuple(papers), listing_views([listing], papers, config))
     files = render_site(site, make_environment(theme, config, assets), assets)
-    files["papers.json"] = feeds.papers_json(site.papers, config, {})
+    files["papers.json"] = feeds.papers_json(site.papers, {}, config, {})
     if hasattr(feeds, "crawler_files"):
         files.update(feeds.crawler_files(site, files))
     return papers, files

@@ -23,7 +23,7 @@ def seeds() -> list[Paper]:
 
 
 @pytest.fixture(scope="module")
-def related_seeds(seeds) -> list[Paper]:
+def related_seeds(seeds) -> dict[str, tuple[str, ...]]:
     return relate(seeds)
 
 
@@ -31,30 +31,29 @@ def by_slug(papers: list[Paper]) -> dict[str, Paper]:
     return {p.slug: p for p in papers}
 
 
-def test_five_other_existing_papers_each(related_seeds):
-    slugs = by_slug(related_seeds)
-    for p in related_seeds:
-        assert len(p.related) == 5
-        assert p.slug not in p.related
-        assert len(set(p.related)) == 5
-        assert all(s in slugs for s in p.related)
+def test_five_other_existing_papers_each(seeds, related_seeds):
+    assert list(related_seeds) == [p.slug for p in seeds]
+    for slug, related in related_seeds.items():
+        assert len(related) == 5
+        assert slug not in related
+        assert len(set(related)) == 5
+        assert set(related) <= set(related_seeds)
 
 
 def test_deterministic_and_independent_of_order(seeds, related_seeds):
     shuffled = list(seeds)
     random.Random(7).shuffle(shuffled)
-    again = by_slug(relate(shuffled))
-    assert {p.slug: p.related for p in related_seeds} == {s: p.related for s, p in again.items()}
+    assert dict(sorted(relate(shuffled).items())) == dict(sorted(related_seeds.items()))
     assert relate(seeds) == related_seeds
 
 
-def test_nerf_papers_relate_to_rendering_papers(related_seeds):
-    papers = by_slug(related_seeds)
+def test_nerf_papers_relate_to_rendering_papers(seeds, related_seeds):
+    papers = by_slug(seeds)
     rendering = {"nerf", "gaussian-splatting", "neural-rendering", "3d-reconstruction"}
-    for p in related_seeds:
+    for p in seeds:
         if "nerf" in p.topics and p.title.startswith(("Zip-NeRF", "PyNeRF", "Re-ReND", "MixRT")):
-            near = [s for s in p.related if rendering & set(papers[s].topics)]
-            assert len(near) >= 4, (p.title, [papers[s].title for s in p.related])
+            near = [s for s in related_seeds[p.slug] if rendering & set(papers[s].topics)]
+            assert len(near) >= 4, (p.title, [papers[s].title for s in related_seeds[p.slug]])
 
 
 @pytest.mark.parametrize("title, expected", [
@@ -64,33 +63,33 @@ def test_nerf_papers_relate_to_rendering_papers(related_seeds):
     ("HelpSteer2: Open-source", "HelpSteer2-Preference: Complementing Ratings with Preferences"),
     ("RandAR", "Randomized Autoregressive Visual Generation"),
 ])
-def test_obvious_neighbours(related_seeds, title, expected):
-    papers = by_slug(related_seeds)
-    [p] = [p for p in related_seeds if p.title.startswith(title)]
-    assert expected in [papers[s].title for s in p.related]
+def test_obvious_neighbours(seeds, related_seeds, title, expected):
+    papers = by_slug(seeds)
+    [p] = [p for p in seeds if p.title.startswith(title)]
+    assert expected in [papers[s].title for s in related_seeds[p.slug]]
 
 
 def test_count_and_tiny_inputs(seeds):
-    assert all(len(p.related) == 2 for p in relate(seeds[:10], count=2))
-    assert relate(seeds[:1])[0].related == ()
-    assert relate([]) == []
+    assert all(len(related) == 2 for related in relate(seeds[:10], count=2).values())
+    assert relate(seeds[:1]) == {seeds[0].slug: ()}
+    assert relate([]) == {}
     untitled = [with_fields(p, abstract=None, title=f"Paper {i}") for i, p in enumerate(seeds[:3])]
-    assert all(set(p.related) <= {q.slug for q in untitled} for p in relate(untitled))
+    assert all(set(related) <= {q.slug for q in untitled} for related in relate(untitled).values())
 
 
 def test_pruned_index_above_the_exact_limit(seeds):
     """Many papers: copies of each seed with new titles find their own copies first."""
     copies = [with_fields(p, slug=f"{p.slug}-{n}", title=f"Study {n} of {p.title}")
               for n in range(3) for p in seeds if p.abstract]
-    result = by_slug(relate(copies, exact_up_to=50))
+    result = relate(copies, exact_up_to=50)
     hits = 0
     for p in copies:
         original = p.slug.rsplit("-", 1)[0]
         twins = {f"{original}-{n}" for n in range(3)} - {p.slug}
-        assert len(result[p.slug].related) == 5
-        hits += twins <= set(result[p.slug].related[:2])
+        assert len(result[p.slug]) == 5
+        hits += twins <= set(result[p.slug][:2])
     assert hits >= 0.95 * len(copies)
-    assert relate(copies, exact_up_to=50) == list(result.values())
+    assert relate(copies, exact_up_to=50) == result
 
 
 def test_pruned_scores_stay_close_to_exact(seeds):
@@ -106,9 +105,9 @@ def test_pruned_scores_stay_close_to_exact(seeds):
     exact = relate(seeds)
     pruned = relate(seeds, exact_up_to=0)
     ratios = []
-    for i, (e, p) in enumerate(zip(exact, pruned)):
-        best = sum(cosine(i, number[s]) for s in e.related)
-        ratios.append(sum(cosine(i, number[s]) for s in p.related) / best)
+    for i, paper in enumerate(seeds):
+        best = sum(cosine(i, number[s]) for s in exact[paper.slug])
+        ratios.append(sum(cosine(i, number[s]) for s in pruned[paper.slug]) / best)
         assert max(cosine(i, j) for j in range(len(seeds)) if j != i) == \
-            pytest.approx(cosine(i, number[e.related[0]]))
+            pytest.approx(cosine(i, number[exact[paper.slug][0]]))
     assert sum(ratios) / len(ratios) >= 0.85
