@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from jinja2 import Environment
+
 from . import feeds
 from .config import RULES_FILE, Config
 from .content import read_notes, read_pages
@@ -63,6 +65,9 @@ class BuildCache:
     classified: ClassifyCache = field(default_factory=ClassifyCache)
     related: RelatedCache = field(default_factory=RelatedCache)
     pages: PageCache = field(default_factory=PageCache)
+    environment: tuple[object, Environment] | None = None
+    """The template environment of the last build and what it was made from (`_read_by_every_page`):
+    its compiled templates and the page parts it rendered once are kept while that is unchanged."""
 
 
 @dataclass
@@ -128,12 +133,14 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
                 related)
     with SiteWriter(out_dir) as writer:  # files are staged as they are rendered; removed unless committed
         with watch.stage("render"):
-            env = make_environment(theme, config, assets)
+            every_page = _read_by_every_page(theme, assets, config, taxonomy)
+            if cache.environment is None or cache.environment[0] != every_page:
+                cache.environment = every_page, make_environment(theme, config, assets)
+            env = cache.environment[1]
             for path, data in assets.items():
                 writer.add(path, data)
             rendered = render_pages(env, site_pages(site, env), writer, root=config.root, watched=WATCHED,
-                                    workers=workers, cache=cache.pages if keep else None,
-                                    key=_read_by_every_page(theme, assets, config, taxonomy))
+                                    workers=workers, cache=cache.pages if keep else None, key=every_page)
             last_data = [p for p in sorted(writer.previous) if feeds.is_data_file(p)
                          and (out_dir / p).is_file()] if quick else []
             if "papers.json" in last_data:

@@ -119,7 +119,7 @@ def make_environment(theme: Theme, config: Config, assets: dict[str, bytes]) -> 
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        auto_reload=False,  # one environment per build: templates cannot change during it
+        auto_reload=False,  # a build with other template files makes a new environment
     )
     base_path = config.base_path
     fingerprints = {path: hashlib.sha256(data).hexdigest()[:10] for path, data in assets.items()}
