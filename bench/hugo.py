@@ -382,20 +382,20 @@ def hugo_version() -> str:
     return result.stdout.strip().split(" BuildDate")[0]
 
 
-def time_hugo(site: Path) -> Measurement:
-    """A cold `hugo --quiet` build of `site` into `site/public`."""
+def time_hugo(site: Path, destination: str = "public") -> Measurement:
+    """A cold `hugo --quiet` build of `site` into `site/<destination>` (emptied first, if it exists)."""
     command = hugo_command()
     if command is None:
         raise RuntimeError("hugo is not installed (Debian: apt-get install hugo)")
-    shutil.rmtree(site / "public", ignore_errors=True)
+    shutil.rmtree(site / destination, ignore_errors=True)
     shutil.rmtree(site / "resources", ignore_errors=True)
-    result = measure([command, "--quiet", "--source", str(site), "--destination", "public"], cwd=site)
+    result = measure([command, "--quiet", "--source", str(site), "--destination", destination], cwd=site)
     _check(result, "hugo")
     return result
 
 
 def time_pagefind(public: Path) -> Measurement:
-    """`python -m pagefind --site public` over a built Hugo site."""
+    """`python -m pagefind --site PUBLIC` over a built Hugo site (its last index removed first)."""
     shutil.rmtree(public / "pagefind", ignore_errors=True)
     result = measure([sys.executable, "-m", "pagefind", "--site", str(public)], cwd=public.parent)
     _check(result, "pagefind")
@@ -429,14 +429,14 @@ def main(argv: list[str] | None = None) -> int:
           f"({time.perf_counter() - started:.1f} s); {hugo_version()}")
     hugo_runs, pagefind_runs = [], []
     for run in range(1, args.runs + 1):
-        hugo = time_hugo(args.dest)
-        pagefind = time_pagefind(args.dest / "public")
+        hugo = time_hugo(args.dest, f"public-{run}")  # a new directory each run: see bench.run
+        pagefind = time_pagefind(args.dest / f"public-{run}")
         hugo_runs.append(hugo)
         pagefind_runs.append(pagefind)
         print(f"run {run}: hugo {hugo.seconds:.2f} s (CPU {hugo.cpu_seconds:.2f} s), "
               f"{hugo.peak_rss_mb:.0f} MiB; pagefind {pagefind.seconds:.2f} s "
               f"(CPU {pagefind.cpu_seconds:.2f} s), {pagefind.peak_rss_mb:.0f} MiB; "
-              f"{count_pages(args.dest / 'public'):,} HTML pages")
+              f"{count_pages(args.dest / f'public-{run}'):,} HTML pages")
     median = statistics.median
     print(f"median of {args.runs}: hugo {median(m.seconds for m in hugo_runs):.2f} s "
           f"(peak {median(m.peak_rss_mb for m in hugo_runs):.0f} MiB), pagefind "

@@ -1,14 +1,19 @@
 """Benchmark sitegen against Hugo + Pagefind on generated sites of several sizes.
 
 For each size: generate N papers (bench.generate), then, `--runs` times each,
-  * a full build: `sitegen build --source SRC --out OUT --timings FILE` into an empty OUT;
+  * a full build: `sitegen build --source SRC --out OUT --timings FILE` into a new OUT;
   * a no-change rebuild: the same command again over that OUT;
-  * a `--no-search` build into an empty directory;
-  * unless `--no-hugo`: the same papers as a Hugo site (bench.hugo), `hugo --quiet` from
-    scratch, then `python -m pagefind --site public`.
+  * a `--no-search` build into a new directory;
+  * unless `--no-hugo`: the same papers as a Hugo site (bench.hugo), `hugo --quiet` into a
+    new directory, then `python -m pagefind --site` over it.
 Every command is a subprocess measured for wall time and peak RSS (os.wait4); the build's
 own stage times and memory come from its `--timings` JSON. Medians are printed as a
 Markdown table; `--json FILE` also saves every run.
+
+Nothing is deleted until every size has run: on a file system that has just deleted many
+files, creating files can cost many times more (ext4 without a journal, as on the CI
+machines, skips inodes freed in the last minute or more one by one when it allocates new
+ones), and whichever tool ran after a deletion would pay for it.
 
     python -m bench.run --sizes 1000 10000 50000 --runs 3 [--no-hugo] [--keep DIR] [--json FILE]
 """
@@ -19,7 +24,6 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
@@ -94,15 +98,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: --keep {args.keep} is not empty; give a new or empty directory", file=sys.stderr)
         return 2
 
-    results = []
-    for size in args.sizes:
-        if args.keep:
-            root = args.keep / str(size)
+    with tempfile.TemporaryDirectory(prefix="sitegen-bench-") as tmp:
+        results = []
+        for size in args.sizes:
+            root = (args.keep or Path(tmp)) / str(size)
             root.mkdir(parents=True)
             results.append(run_size(size, root, args, use_hugo))
-        else:
-            with tempfile.TemporaryDirectory(prefix=f"sitegen-bench-{size}-") as tmp:
-                results.append(run_size(size, Path(tmp), args, use_hugo))
 
     machine = describe_machine(use_hugo)
     print()
@@ -158,26 +159,23 @@ def run_size(size: int, root: Path, args: argparse.Namespace, use_hugo: bool) ->
         _log(f"[{size:,}] Hugo site written; terms from {classifier}")
     result = SizeResult(size)
     for run in range(1, args.runs + 1):
-        out = root / "out"
-        shutil.rmtree(out, ignore_errors=True)
+        out = root / f"out-{run}"
         full = build(source, out, root / "timings-full.json")
         result.full.append(full)
         rebuild = build(source, out, root / "timings-rebuild.json")
         result.rebuild.append(rebuild)
-        out_quick = root / "out-no-search"
-        shutil.rmtree(out_quick, ignore_errors=True)
-        quick = build(source, out_quick, root / "timings-no-search.json", "--no-search")
+        quick = build(source, root / f"out-no-search-{run}", root / "timings-no-search.json", "--no-search")
         result.no_search.append(quick)
         line = (f"[{size:,}] run {run}: full {full.wall:.2f} s (CPU {full.cpu:.2f} s, "
                 f"{_mb(full.peak_rss_mb or full.tree_rss_mb)}), "
                 f"rebuild {rebuild.wall:.2f} s, no-search {quick.wall:.2f} s")
         if use_hugo:
-            h = hugo.time_hugo(hugo_site)
-            p = hugo.time_pagefind(hugo_site / "public")
+            h = hugo.time_hugo(hugo_site, f"public-{run}")
+            p = hugo.time_pagefind(hugo_site / f"public-{run}")
             result.hugo.append({"hugo_s": h.seconds, "hugo_cpu_s": h.cpu_seconds, "hugo_rss_mb": h.peak_rss_mb,
                                 "pagefind_s": p.seconds, "pagefind_cpu_s": p.cpu_seconds,
                                 "pagefind_rss_mb": p.peak_rss_mb,
-                                "pages": hugo.count_pages(hugo_site / "public")})
+                                "pages": hugo.count_pages(hugo_site / f"public-{run}")})
             line += (f"; hugo {h.seconds:.2f} s (CPU {h.cpu_seconds:.2f} s, {_mb(h.peak_rss_mb)}), "
                      f"pagefind {p.seconds:.2f} s (CPU {p.cpu_seconds:.2f} s, {_mb(p.peak_rss_mb)})")
         _log(line)
