@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from .related import RelatedCache, relate_again
 from .taxonomy import ClassifyCache, classify, load_rules
 from .render import WATCHED, Site, Theme, asset_versions, listing_views, make_environment, site_pages, site_theme
 from .rendering import PageCache, note_files, render_pages
-from .search import INDEX_DIR, index_holds, update_index
+from .search import INDEX_DIR, Indexer, index_holds, is_paper_page, update_index
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,8 @@ class BuildResult:
     notes: tuple[str, ...]
     """Things worth telling that are not problems, e.g. an inferred year."""
     timings: tuple[tuple[str, float], ...]
-    """Seconds per stage, in pipeline order."""
+    """Seconds per stage, in pipeline order. `search-read` is the wait, before the write, for a
+    search index started on the paper pages during `render` to have read them."""
     search: str = ""
     """What happened to the search index, for the summary (e.g. `search index: 175 pages`)."""
     exact: bool = True
@@ -131,7 +132,17 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
     assets = asset_versions(theme)
     site = Site(config, tuple(papers), listing_views(listings, papers, config), tuple(pages), notes, taxonomy,
                 related)
-    with SiteWriter(out_dir) as writer:  # files are staged as they are rendered; removed unless committed
+    early: list[Indexer] = []
+    """A Pagefind run started on the staged paper pages while the other pages render."""
+
+    def start_search(indexed: list[str]) -> None:
+        """Called once the paper pages are rendered: Pagefind's glob finds exactly them if they
+        are the pages to index so far and all were staged anew (a fresh or a full build)."""
+        if (search and exact and indexed and writer.staged(indexed)
+                and indexed == sorted(filter(is_paper_page, writer.paths))):
+            early.append(running.enter_context(Indexer(writer.staging, pages=indexed)))
+
+    with ExitStack() as running, SiteWriter(out_dir) as writer:  # staged files are removed unless committed
         with watch.stage("render"):
             every_page = _read_by_every_page(theme, assets, config, taxonomy)
             if cache.environment is None or cache.environment[0] != every_page:
@@ -140,7 +151,8 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
             for path, data in assets.items():
                 writer.add(path, data)
             rendered = render_pages(env, site_pages(site, env), writer, root=config.root, watched=WATCHED,
-                                    workers=workers, cache=cache.pages if keep else None, key=every_page)
+                                    workers=workers, cache=cache.pages if keep else None, key=every_page,
+                                    first=is_paper_page, after_first=start_search)
             last_data = [p for p in sorted(writer.previous) if feeds.is_data_file(p)
                          and (out_dir / p).is_file()] if quick else []
             if "papers.json" in last_data:
@@ -161,15 +173,21 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
                 [first.message, *(f"\nerror: {warning}" for warning in others),
                  f"\n--strict: {len(warnings)} warning(s) are errors; fix them or build without --strict"]
             )) from None
+        html = sorted(path for path in writer.paths if path.endswith(".html"))
+        # Used only if it read exactly the pages to index: a page rendered later may be one.
+        started = early[0] if early and exact and early[0].pages == list(rendered.indexed) else None
+        if started:
+            with watch.stage("search-read"):  # the staged pages are its input until it has read them
+                started.wait_until_read()
         with watch.stage("write"):
             report = writer.commit(keep=(INDEX_DIR + "/",))
             note_files(cache.pages)
-    html = sorted(path for path in writer.paths if path.endswith(".html"))
-    if search and exact:  # an approximate build leaves the index to the exact one that follows
-        with watch.stage("search"):
-            indexed = update_index(out_dir, list(rendered.indexed), html, report, inputs=inputs)
-    else:
-        indexed = update_index(out_dir, list(rendered.indexed), html, report, enabled=False)
+        if search and exact:  # an approximate build leaves the index to the exact one that follows
+            with watch.stage("search"):
+                indexed = update_index(out_dir, list(rendered.indexed), html, report, inputs=inputs,
+                                       started=started)
+        else:
+            indexed = update_index(out_dir, list(rendered.indexed), html, report, enabled=False)
     rules_note = () if taxonomy.terms else (
         f"{RULES_FILE}: no topic or hardware rules, so papers get no topics; a new site from "
         "`sitegen init` has the default rules to start from",)

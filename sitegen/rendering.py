@@ -85,13 +85,16 @@ class RenderReport:
 
 def render_pages(env: jinja2.Environment, jobs: list[PageJob], writer: SiteWriter, *, root: Path,
                  watched: tuple[type, ...], workers: int = 1, cache: PageCache | None = None,
-                 key: object = None) -> RenderReport:
+                 key: object = None, first: Callable[[str], bool] | None = None,
+                 after_first: Callable[[list[str]], None] | None = None) -> RenderReport:
     """Render `jobs` into `writer`, except pages `cache` shows unchanged; update `cache`.
 
     `watched` are the types of the context objects that reach many papers (besides lists and
     dicts): a page's reads of them are noted part by part. `key` is what every page depends
-    on besides its context. A template error becomes a BuildError naming the template file
-    and line (relative to `root`).
+    on besides its context. Pages whose path is `first` are rendered before the others, and
+    `after_first` is then given the indexed pages so far (the search indexer can start on
+    them). A template error becomes a BuildError naming the template file and line (relative
+    to `root`).
     """
     if cache is not None and (cache.key != key or cache.out_dir != writer.out_dir):
         cache.key, cache.out_dir, cache.pages = key, writer.out_dir, {}
@@ -108,8 +111,6 @@ def render_pages(env: jinja2.Environment, jobs: list[PageJob], writer: SiteWrite
         else:
             todo.append(job)
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "default": unwrap}
-    share = Counter(job.template for job in todo)  # rare, long pages first: no worker is left with one at the end
-    todo.sort(key=lambda job: share[job.template])
     for name in dict.fromkeys(job.template for job in todo):  # compiled once, before the workers fork
         _load(env, name, root)
     record = cache is not None
@@ -119,14 +120,21 @@ def render_pages(env: jinja2.Environment, jobs: list[PageJob], writer: SiteWrite
 
     contexts = {job.path: job.context for job in todo}
     fresh: dict[str, Rendered] = {}
-    for results in fork_imap(render, todo, workers=workers, chunk=CHUNK):
-        for path, data, reads in results:
-            writer.add(path, data)
-            if INDEXED_MARK in data:
-                indexed.append(path)
-            if record:
-                values = tuple(_look_up(contexts[path], read, lookups) for read in reads)
-                fresh[path] = Rendered(reads, values, INDEXED_MARK in data)
+    passes = ([[job for job in todo if first(job.path)], [job for job in todo if not first(job.path)]]
+              if first else [todo])
+    for number, part in enumerate(passes):
+        if number == 1 and after_first:
+            after_first(sorted(indexed))
+        share = Counter(job.template for job in part)  # rare, long pages first: no worker is left with one at the end
+        part.sort(key=lambda job: share[job.template])
+        for results in fork_imap(render, part, workers=workers, chunk=CHUNK):
+            for path, data, reads in results:
+                writer.add(path, data)
+                if INDEXED_MARK in data:
+                    indexed.append(path)
+                if record:
+                    values = tuple(_look_up(contexts[path], read, lookups) for read in reads)
+                    fresh[path] = Rendered(reads, values, INDEXED_MARK in data)
     if cache is not None:  # call note_files() once the writer has committed
         cache.pages = {job.path: fresh.get(job.path) or old[job.path] for job in jobs}
     return RenderReport(tuple(sorted(indexed)), len(todo), kept)

@@ -2,7 +2,9 @@
 
 Pagefind's own binary (shipped in the `pagefind[bin]` wheel) reads the HTML in the output
 directory and writes its bundle into a temporary directory; `output.replace_subtree` then
-swaps it in as `pagefind/`. Only pages marked `data-pagefind-body` (the paper pages) are
+swaps it in as `pagefind/`. When a build writes every paper page anew (into an empty
+directory, or after a template change), it starts Pagefind on them as soon as they are
+staged, and renders the other pages meanwhile (`Indexer`). Only pages marked `data-pagefind-body` (the paper pages) are
 indexed; their `data-pagefind-filter`/`-sort`/`-meta` attributes give the filters (topic,
 hardware, year), the sorts (date, upvotes) and what a result shows.
 
@@ -21,6 +23,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +41,8 @@ INDEXED_MARK = b"data-pagefind-body"
 PAPER_PAGES = "papers/*/index.html"
 """Pagefind's glob for the paper pages (its `*` does not cross a `/`)."""
 _PAPER_PAGE = re.compile(r"papers/[^/]+/index\.html")
+READ_ALL = "[Reading languages]"
+"""The progress line Pagefind prints once it has read and parsed every page."""
 
 
 @dataclass(frozen=True)
@@ -53,14 +58,15 @@ class SearchResult:
 
 
 def update_index(out_dir: Path, indexed: list[str], html: list[str], report: WriteReport, *,
-                 enabled: bool = True, inputs: str = "") -> SearchResult:
+                 enabled: bool = True, inputs: str = "", started: Indexer | None = None) -> SearchResult:
     """Bring `out_dir/pagefind/` up to date with the pages just written.
 
     `indexed` are the pages the index holds (sorted), `html` every page of the build, `report`
     what the writer changed. Pagefind runs only when an indexed page was written or removed,
     or the index is missing or older than the pages (a build with `enabled=False`,
-    `--no-search`, or one stopped before indexing). The index notes `inputs`, the fingerprint
-    of what the build read (see `index_holds`).
+    `--no-search`, or one stopped before indexing); `started` is a run the build began early
+    on these very pages. The index notes `inputs`, the fingerprint of what the build read (see
+    `index_holds`).
     """
     if not enabled:
         return SearchResult("skipped", None, "search index not updated (--no-search)")
@@ -71,7 +77,7 @@ def update_index(out_dir: Path, indexed: list[str], html: list[str], report: Wri
         result = SearchResult("unchanged", index_page_count(out_dir), "search index unchanged")
     else:
         try:
-            pages = build_index(out_dir, indexed, html)
+            pages = build_index(out_dir, indexed, html, started)
         except BuildError:
             remove_subtree(out_dir, INDEX_DIR)  # stale now: the next build must not keep it
             raise
@@ -119,40 +125,113 @@ def index_page_count(out_dir: Path) -> int | None:
         return None
 
 
-def build_index(out_dir: Path, indexed: list[str], html: list[str]) -> int:
+def build_index(out_dir: Path, indexed: list[str], html: list[str], started: Indexer | None = None) -> int:
     """Run Pagefind over the `indexed` pages of `out_dir` and swap the new bundle in as
     `out_dir/pagefind/`; return its page count. `html` is every HTML page of the build.
 
-    Pagefind is shown the indexed pages only: it would otherwise parse every page of the site
-    (term and listing pages are a third of the bytes), which doubles its time at 10,000 papers.
-    A glob selects them when it matches exactly the indexed pages (the paper pages of the
-    default theme); otherwise Pagefind reads a directory of hard links to them.
+    `started` is a run that began on the same pages while the build went on (see `Indexer`);
+    it is used instead of a new one. Pagefind is shown the indexed pages only: it would
+    otherwise parse every page of the site (term and listing pages are a third of the bytes),
+    which doubles its time at 10,000 papers. A glob selects them when it matches exactly the
+    indexed pages (the paper pages of the default theme); otherwise Pagefind reads a directory
+    of hard links to them.
     """
-    executable = pagefind_executable()
-    use_glob = sorted(filter(_PAPER_PAGE.fullmatch, html)) == indexed
-    with tempfile.TemporaryDirectory(prefix="sitegen-pagefind-") as temp:
-        bundle = Path(temp) / INDEX_DIR
-        site = out_dir if use_glob else link_files(out_dir, indexed, "search-pages")
-        command = [str(executable), "--site", str(site), *(["--glob", PAPER_PAGES] if use_glob else []),
-                   "--output-path", str(bundle), "--quiet"]
+    if started is not None:
+        indexer, links = started, None
+    elif paper_pages_only(indexed, html):
+        indexer, links = Indexer(out_dir), None
+    else:
+        links = link_files(out_dir, indexed, "search-pages")
+        indexer = Indexer(links, glob=None)
+    try:
+        pages = indexer.finish()
+        replace_subtree(out_dir, INDEX_DIR, indexer.bundle)
+        os.utime(out_dir / INDEX_DIR / ENTRY_FILE)  # newer than the pages and manifest, however early it began
+    finally:
+        indexer.close()
+        if links is not None:
+            remove_links(links)
+    return pages
+
+
+def paper_pages_only(indexed: list[str], html: list[str]) -> bool:
+    """Whether the indexed pages are exactly the pages at `papers/<slug>/index.html`: Pagefind's glob finds them."""
+    return sorted(filter(_PAPER_PAGE.fullmatch, html)) == sorted(indexed)
+
+
+def is_paper_page(path: str) -> bool:
+    """Whether `path` is where the paper pages go, `papers/<slug>/index.html`."""
+    return _PAPER_PAGE.fullmatch(path) is not None
+
+
+class Indexer:
+    """One Pagefind run over the HTML under `site_dir` (`glob`: the paper pages), started at once.
+
+    A build may start it on the pages it has staged and go on rendering: `wait_until_read()`
+    returns once Pagefind has read every page, after which they may be moved. `finish()` waits
+    for the bundle (in `bundle`, a temporary directory) and returns its page count; `close()`
+    stops the run if it is still going and removes the temporary directory.
+    """
+
+    def __init__(self, site_dir: Path, glob: str | None = PAPER_PAGES, pages: list[str] | None = None):
+        self.pages = pages
+        """The pages it was started on, when the caller said."""
+        executable = pagefind_executable()
+        self._temp = tempfile.TemporaryDirectory(prefix="sitegen-pagefind-")
+        self.bundle = Path(self._temp.name) / INDEX_DIR
+        # Not --quiet: its progress lines say when it has read the pages (READ_ALL).
+        command = [str(executable), "--site", str(site_dir), *(["--glob", glob] if glob else []),
+                   "--output-path", str(self.bundle)]
         try:
-            result = subprocess.run(command, capture_output=True, text=True, errors="replace",
-                                    timeout=3600, check=False)
+            self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                             stdin=subprocess.DEVNULL, text=True, errors="replace")
         except OSError as error:
+            self._temp.cleanup()
             raise BuildError(str(executable), 0, f"could not run Pagefind: {error}; reinstall it with "
                              "pip install 'pagefind[bin]', or build with --no-search") from None
-        finally:
-            if not use_glob:
-                remove_links(site)
-        if result.returncode != 0 or not (bundle / ENTRY_FILE).is_file():
-            output = (result.stderr.strip() or result.stdout.strip()).splitlines()[-5:]
+        self._output: list[str] = []
+        self._read = threading.Event()
+        self._reader = threading.Thread(target=self._read_output, name="sitegen-pagefind", daemon=True)
+        self._reader.start()
+
+    def _read_output(self) -> None:
+        for line in self._process.stdout:
+            self._output.append(line.rstrip("\n"))
+            if READ_ALL in line:  # wherever colours or a prefix put it
+                self._read.set()
+        self._read.set()  # it ended: it reads nothing more
+
+    def wait_until_read(self) -> None:
+        """Block until Pagefind has read every page (or has ended)."""
+        self._read.wait()
+
+    def finish(self) -> int:
+        """Wait for the run; its page count, or a BuildError if it failed."""
+        try:
+            returncode = self._process.wait(timeout=3600)
+        except subprocess.TimeoutExpired:
+            returncode = None
+        self._reader.join()
+        if returncode != 0 or not (self.bundle / ENTRY_FILE).is_file():
+            output = [line for line in self._output if line.strip()][-5:]
             raise BuildError(INDEX_DIR, 0, "Pagefind failed to index the site ("
-                             + " / ".join(output or [f"exit status {result.returncode}"])
+                             + " / ".join(output or [f"exit status {returncode}"])
                              + "); the pages were written, the search index was removed; "
                              "fix the cause or build with --no-search")
-        pages = index_page_count(Path(temp))
-        replace_subtree(out_dir, INDEX_DIR, bundle)
-    return pages or 0
+        return index_page_count(self.bundle.parent) or 0
+
+    def __enter__(self) -> Indexer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self._reader.join()
+        self._temp.cleanup()
 
 
 def pagefind_executable() -> Path:

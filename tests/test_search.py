@@ -176,3 +176,64 @@ def test_pages_indexed_outside_the_paper_pages_are_indexed_too(tmp_path) -> None
     assert result.returncode == 0, result.stderr
     assert "search index: 176 pages" in result.stdout  # the 175 papers and the About page
     assert not [p for p in site.iterdir() if p.name.endswith(".sitegen-tmp")], "no staging directory is left behind"
+
+
+def _build_with(source: Path, site: Path, *options: str, pagefind: str | None = None,
+                tmp: Path) -> subprocess.CompletedProcess:
+    """`sitegen build` with its temporary files in `tmp`, and another Pagefind binary if given."""
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    if pagefind:
+        env["PAGEFIND_BINARY_PATH"] = pagefind
+    return subprocess.run([sys.executable, "-m", "sitegen", "build", "--source", str(source), "--out", str(site),
+                           *options], capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_a_fresh_build_indexes_while_it_renders_and_fails_cleanly(tmp_path) -> None:
+    """A build into an empty directory starts Pagefind on the paper pages while the other pages
+    render (the `search-read` stage); if Pagefind fails there, the pages are still all written."""
+    source = copy_seed_source(tmp_path / "source")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    site = tmp_path / "site"
+    timings = tmp_path / "timings.json"
+    built = _build_with(source, site, "--timings", str(timings), tmp=tmp)
+    assert built.returncode == 0, built.stderr
+    assert "search index: 175 pages" in built.stdout and page_count(site) == 175
+    assert "search-read" in json.loads(timings.read_text())["stages"], "Pagefind began before the write"
+    assert list(tmp.iterdir()) == []
+
+    failed_site = tmp_path / "failed"
+    failed = _build_with(source, failed_site, pagefind=shutil.which("false") or "/bin/false", tmp=tmp)
+    assert failed.returncode == 1
+    assert "Pagefind failed" in failed.stderr and "Traceback" not in failed.stderr
+    assert not (failed_site / "pagefind").exists()
+    assert sorted(p.relative_to(failed_site) for p in failed_site.rglob("*.html")) == sorted(
+        p.relative_to(site) for p in site.rglob("*.html") if "pagefind" not in p.parts)
+    assert list(tmp.iterdir()) == []
+
+
+def test_a_build_that_fails_after_pagefind_began_stops_it_and_writes_nothing(tmp_path) -> None:
+    """--strict fails after the render, when Pagefind is already reading the staged pages."""
+    source = copy_seed_source(tmp_path / "source")
+    listing = next((source / "content" / "listings").glob("000_*.txt"))
+    listing.chmod(0o644)
+    listing.write_text(listing.read_text() + "\n\nA Lonely Title At The End\n")  # a warning
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    site = tmp_path / "site"
+    failed = _build_with(source, site, "--strict", tmp=tmp)
+    assert failed.returncode == 1 and "--strict" in failed.stderr and "Traceback" not in failed.stderr
+    assert not site.exists()
+    assert list(tmp.iterdir()) == [], "Pagefind's temporary bundle is removed"
+    assert not [cmdline for cmdline in _command_lines() if str(site) in cmdline], "no Pagefind is left running"
+
+
+def _command_lines() -> list[str]:
+    """The command line of every process (Linux)."""
+    lines = []
+    for proc in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            lines.append(proc.read_bytes().replace(b"\0", b" ").decode("utf-8", "replace"))
+        except OSError:
+            pass  # it ended meanwhile
+    return lines
