@@ -135,12 +135,13 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
     early: list[Indexer] = []
     """A Pagefind run started on the staged paper pages while the other pages render."""
 
-    def start_search(indexed: list[str]) -> None:
+    def start_search(indexed: list[str]) -> bool:
         """Called once the paper pages are rendered: Pagefind's glob finds exactly them if they
         are the pages to index so far and all were staged anew (a fresh or a full build)."""
         if (search and exact and indexed and writer.staged(indexed)
                 and indexed == sorted(filter(is_paper_page, writer.paths))):
             early.append(running.enter_context(Indexer(writer.staging, pages=indexed)))
+        return bool(early)
 
     with ExitStack() as running, SiteWriter(out_dir) as writer:  # staged files are removed unless committed
         with watch.stage("render"):

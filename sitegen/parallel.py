@@ -48,10 +48,11 @@ def fork_map(work: Callable[[Sequence[T]], list[R]], items: Sequence[T], *, work
 
 
 def fork_imap(work: Callable[[Sequence[T]], list[R]], items: Sequence[T], *, workers: int,
-              chunk: int, numbered: bool = False) -> Iterator:
+              chunk: int, numbered: bool = False, nice: int = 0) -> Iterator:
     """Each chunk's results as soon as a worker has them, in no particular order.
 
-    With `numbered`, `(index of the chunk's first item, results)` pairs.
+    With `numbered`, `(index of the chunk's first item, results)` pairs. With `nice`, the
+    workers run at that much lower priority (`os.nice`), giving way to another program.
     """
     if workers <= 1 or len(items) <= chunk or "fork" not in multiprocessing.get_all_start_methods():
         for start in range(0, len(items), chunk):
@@ -65,7 +66,7 @@ def fork_imap(work: Callable[[Sequence[T]], list[R]], items: Sequence[T], *, wor
     try:
         for _ in range(min(workers, -(-len(items) // chunk))):
             receive, send = context.Pipe(duplex=False)
-            process = context.Process(target=_worker, args=(work, items, chunk, counter, send), daemon=True)
+            process = context.Process(target=_worker, args=(work, items, chunk, counter, send, nice), daemon=True)
             process.start()
             send.close()
             processes.append(process)
@@ -92,11 +93,13 @@ def fork_imap(work: Callable[[Sequence[T]], list[R]], items: Sequence[T], *, wor
         gc.unfreeze()
 
 
-def _worker(work: Callable, items: Sequence, chunk: int, counter, send: Connection) -> None:
+def _worker(work: Callable, items: Sequence, chunk: int, counter, send: Connection, nice: int) -> None:
     """Take chunks until none is left; send each chunk's results, then `done`."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
+        if nice:
+            os.nice(nice)
         while True:
             with counter.get_lock():
                 start = counter.value

@@ -35,6 +35,9 @@ MISSING = object()
 """What a look-up found where there was nothing."""
 CHUNK = 64
 """Pages a worker renders at a time."""
+GIVE_WAY = 10
+"""How much lower the priority is of the workers that render beside the search indexer, which
+is on the build's critical path (at 10,000 papers: 22.4-22.5 s instead of 23.3-24.7 s)."""
 
 
 @dataclass(frozen=True)
@@ -86,15 +89,16 @@ class RenderReport:
 def render_pages(env: jinja2.Environment, jobs: list[PageJob], writer: SiteWriter, *, root: Path,
                  watched: tuple[type, ...], workers: int = 1, cache: PageCache | None = None,
                  key: object = None, first: Callable[[str], bool] | None = None,
-                 after_first: Callable[[list[str]], None] | None = None) -> RenderReport:
+                 after_first: Callable[[list[str]], bool] | None = None) -> RenderReport:
     """Render `jobs` into `writer`, except pages `cache` shows unchanged; update `cache`.
 
     `watched` are the types of the context objects that reach many papers (besides lists and
     dicts): a page's reads of them are noted part by part. `key` is what every page depends
     on besides its context. Pages whose path is `first` are rendered before the others, and
     `after_first` is then given the indexed pages so far (the search indexer can start on
-    them). A template error becomes a BuildError naming the template file and line (relative
-    to `root`).
+    them); when it returns True, it started a program that the other pages' workers give way
+    to: at a lower priority, they take the CPU it leaves. A template error becomes a
+    BuildError naming the template file and line (relative to `root`).
     """
     if cache is not None and (cache.key != key or cache.out_dir != writer.out_dir):
         cache.key, cache.out_dir, cache.pages = key, writer.out_dir, {}
@@ -122,12 +126,13 @@ def render_pages(env: jinja2.Environment, jobs: list[PageJob], writer: SiteWrite
     fresh: dict[str, Rendered] = {}
     passes = ([[job for job in todo if first(job.path)], [job for job in todo if not first(job.path)]]
               if first else [todo])
+    nice = 0
     for number, part in enumerate(passes):
-        if number == 1 and after_first:
-            after_first(sorted(indexed))
+        if number == 1 and after_first and after_first(sorted(indexed)):
+            nice = GIVE_WAY
         share = Counter(job.template for job in part)  # rare, long pages first: no worker is left with one at the end
         part.sort(key=lambda job: share[job.template])
-        for results in fork_imap(render, part, workers=workers, chunk=CHUNK):
+        for results in fork_imap(render, part, workers=workers, chunk=CHUNK, nice=nice):
             for path, data, reads in results:
                 writer.add(path, data)
                 if INDEXED_MARK in data:
