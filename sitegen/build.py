@@ -181,7 +181,7 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
             with watch.stage("search-read"):  # the staged pages are its input until it has read them
                 started.wait_until_read()
         with watch.stage("write"):
-            report = writer.commit(keep=(INDEX_DIR + "/",))
+            report = writer.commit(keep=(INDEX_DIR + "/",), tidy=not quick)
             note_files(cache.pages)
         if search and exact:  # an approximate build leaves the index to the exact one that follows
             with watch.stage("search"):

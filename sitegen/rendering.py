@@ -213,11 +213,16 @@ def _unchanged(entry: Rendered, context: dict, lookups: dict) -> bool:
     found = []
     for read, value in zip(entry.reads, entry.values):
         now = _look_up(context, read, lookups)
-        if now is not value and not (now is not MISSING and value is not MISSING and _equal(now, value)):
+        if (now is not value and not (type(now) in _SIMPLE and now == value)
+                and not (now is not MISSING and value is not MISSING and _equal(now, value))):
             return False
         found.append(now)
     entry.values = tuple(found)  # the equal values of this build: let the old objects go
     return True
+
+
+_SIMPLE = frozenset({str, int})
+"""Types whose values compare without the guarded `_equal` (most values a page reads: a title, a count)."""
 
 
 def _equal(a: object, b: object) -> bool:

@@ -383,3 +383,23 @@ def test_a_manifest_naming_paths_outside_is_not_obeyed(tmp_path):
         manifest.write("../precious.txt\n/etc/hostname\n./index.html\npapers/../../precious.txt\n")
     assert build(root, out, "-q", "--no-search").returncode == 0
     assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def test_a_commit_without_tidying_never_deletes_through_a_symlink(tmp_path):
+    """The preview's quick builds skip the symlink walk: a stale file behind a symlinked
+    directory is still not deleted through it."""
+    from sitegen.output import SiteWriter, write_site
+
+    out = tmp_path / "out"
+    write_site(out, {"a/old.html": b"old", "index.html": b"home"})
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "old.html").write_bytes(b"the user's file")
+    shutil.rmtree(out / "a")
+    (out / "a").symlink_to(victim, target_is_directory=True)
+    with SiteWriter(out) as writer:
+        writer.add("index.html", b"home again")
+        report = writer.commit(tidy=False)
+    assert (victim / "old.html").read_bytes() == b"the user's file"
+    assert report.removed == ()
+    assert (out / "index.html").read_bytes() == b"home again"
