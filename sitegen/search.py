@@ -4,9 +4,10 @@ Pagefind's own binary (shipped in the `pagefind[bin]` wheel) reads the HTML in t
 directory and writes its bundle into a temporary directory; `output.replace_subtree` then
 swaps it in as `pagefind/`. When a build writes every paper page anew (into an empty
 directory, or after a template change), it starts Pagefind on them as soon as they are
-staged, and renders the other pages meanwhile (`Indexer`). Only pages marked `data-pagefind-body` (the paper pages) are
-indexed; their `data-pagefind-filter`/`-sort`/`-meta` attributes give the filters (topic,
-hardware, year), the sorts (date, upvotes) and what a result shows.
+staged, and renders the other pages meanwhile (`Indexer`). Only pages marked
+`data-pagefind-body` (the paper pages) are indexed; their `data-pagefind-filter`/`-sort`/
+`-meta` attributes give the filters (topic, hardware, year), the sorts (date, upvotes) and
+what a result shows.
 
 Indexing is skipped when no indexed page was written or removed by this build (the writer's
 report says which) and the index is newer than every indexed page and the manifest (which
@@ -23,7 +24,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -179,31 +180,27 @@ class Indexer:
         executable = pagefind_executable()
         self._temp = tempfile.TemporaryDirectory(prefix="sitegen-pagefind-")
         self.bundle = Path(self._temp.name) / INDEX_DIR
+        self._log = Path(self._temp.name) / "pagefind.log"
+        """Its output, in a file: it never waits for a reader, and no thread of ours reads a pipe."""
         # Not --quiet: its progress lines say when it has read the pages (READ_ALL).
         command = [str(executable), "--site", str(site_dir), *(["--glob", glob] if glob else []),
                    "--output-path", str(self.bundle)]
         try:
-            self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                             stdin=subprocess.DEVNULL, text=True, errors="replace")
+            with self._log.open("wb") as log:
+                self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                                 stdin=subprocess.DEVNULL)
         except OSError as error:
             self._temp.cleanup()
             raise BuildError(str(executable), 0, f"could not run Pagefind: {error}; reinstall it with "
                              "pip install 'pagefind[bin]', or build with --no-search") from None
-        self._output: list[str] = []
-        self._read = threading.Event()
-        self._reader = threading.Thread(target=self._read_output, name="sitegen-pagefind", daemon=True)
-        self._reader.start()
 
-    def _read_output(self) -> None:
-        for line in self._process.stdout:
-            self._output.append(line.rstrip("\n"))
-            if READ_ALL in line:  # wherever colours or a prefix put it
-                self._read.set()
-        self._read.set()  # it ended: it reads nothing more
+    def _output(self) -> str:
+        return self._log.read_text("utf-8", errors="replace")
 
     def wait_until_read(self) -> None:
-        """Block until Pagefind has read every page (or has ended)."""
-        self._read.wait()
+        """Return once Pagefind has read every page (or has ended)."""
+        while self._process.poll() is None and READ_ALL not in self._output():
+            time.sleep(0.02)
 
     def finish(self) -> int:
         """Wait for the run; its page count, or a BuildError if it failed."""
@@ -211,9 +208,8 @@ class Indexer:
             returncode = self._process.wait(timeout=3600)
         except subprocess.TimeoutExpired:
             returncode = None
-        self._reader.join()
         if returncode != 0 or not (self.bundle / ENTRY_FILE).is_file():
-            output = [line for line in self._output if line.strip()][-5:]
+            output = [line for line in self._output().splitlines() if line.strip()][-5:]
             raise BuildError(INDEX_DIR, 0, "Pagefind failed to index the site ("
                              + " / ".join(output or [f"exit status {returncode}"])
                              + "); the pages were written, the search index was removed; "
@@ -230,7 +226,6 @@ class Indexer:
         if self._process.poll() is None:
             self._process.kill()
             self._process.wait()
-        self._reader.join()
         self._temp.cleanup()
 
 
