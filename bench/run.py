@@ -104,7 +104,14 @@ def main(argv: list[str] | None = None) -> int:
             root = (args.keep or Path(tmp)) / str(size)
             root.mkdir(parents=True)
             results.append(run_size(size, root, args, use_hugo))
+        report(results, args, use_hugo)
+        if not args.keep:
+            _log(f"removing {tmp} (the runs' sources and outputs)")
+    return 0
 
+
+def report(results: list[SizeResult], args: argparse.Namespace, use_hugo: bool) -> None:
+    """Print the table of medians; with `--json`, save every run too."""
     machine = describe_machine(use_hugo)
     print()
     print(f"{args.runs} run(s) each, medians; {machine['cpus']} CPUs, {machine['python']}, "
@@ -121,7 +128,6 @@ def main(argv: list[str] | None = None) -> int:
                             for r in results]}
         args.json.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
         print(f"\nsaved {args.json}", file=sys.stderr)
-    return 0
 
 
 def _check_sitegen() -> str | None:
