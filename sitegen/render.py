@@ -271,7 +271,8 @@ def site_pages(site: Site, env: Environment) -> list[PageJob]:
     positions = {view.slug: {p.slug: i for i, p in enumerate(view.papers)} for view in site.listings}
     for paper in site.papers:
         page(f"papers/{paper.slug}/index.html", "paper.html", paper=paper, note=site.notes.get(paper.slug),
-             related=site.related.get(paper.slug, ()), **neighbours(paper, listing_by_slug, positions))
+             related=tuple(s for s in site.related.get(paper.slug, ()) if s in papers_by_slug),
+             **neighbours(paper, listing_by_slug, positions))
     for path, context in paginate("papers/", "date", site.papers):  # 100 a page: small pages, cheap edits
         page(path, "papers.html", **context)
     page("listings/index.html", "listings.html")
