@@ -123,12 +123,16 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
         warnings += problems
         notes, problems = read_notes(config.content_dir / "notes", config.root, {p.slug for p in papers})
         warnings += problems
-    with watch.stage("classify"):
-        taxonomy = load_rules(config.rules_file, RULES_FILE)
-        papers, problems = classify(papers, taxonomy, cache=cache.classified, workers=workers)
-        warnings += problems
-    with watch.stage("relate"):
-        related, exact = relate_again(papers, cache.related, quick=quick, workers=workers)
+    relating = relate_again(papers, cache.related, quick=quick)  # afresh: in a forked process, meanwhile
+    try:
+        with watch.stage("classify"):
+            taxonomy = load_rules(config.rules_file, RULES_FILE)
+            papers, problems = classify(papers, taxonomy, cache=cache.classified, workers=workers)
+            warnings += problems
+        with watch.stage("relate"):  # what is left of it once the papers are classified
+            related, exact = relating.result()
+    finally:
+        relating.close()
     assets = asset_versions(theme)
     site = Site(config, tuple(papers), listing_views(listings, papers, config), tuple(pages), notes, taxonomy,
                 related)

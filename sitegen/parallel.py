@@ -1,4 +1,5 @@
-"""Both cores: run a function over chunks of a list in forked worker processes.
+"""Both cores: run a function over chunks of a list in forked worker processes, or one call
+beside the caller's own work (`Forked`).
 
 Forked workers inherit the parent's memory, so the items (papers, page contexts) are never
 pickled: only chunk numbers go to the workers, through a shared counter, and only the results
@@ -18,6 +19,7 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from multiprocessing.connection import Connection, wait
 from typing import TypeVar
 
@@ -95,9 +97,7 @@ def fork_imap(work: Callable[[Sequence[T]], list[R]], items: Sequence[T], *, wor
 
 def _worker(work: Callable, items: Sequence, chunk: int, counter, send: Connection, nice: int) -> None:
     """Take chunks until none is left; send each chunk's results, then `done`."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    try:
+    with _reporting_to_parent(send):
         if nice:
             os.nice(nice)
         while True:
@@ -108,6 +108,15 @@ def _worker(work: Callable, items: Sequence, chunk: int, counter, send: Connecti
                 break
             send.send(("part", start, work(items[start:start + chunk])))
         send.send(("done",))
+
+
+@contextmanager
+def _reporting_to_parent(send: Connection) -> Iterator[None]:
+    """The frame of a forked process's work: Ctrl-C is the parent's to handle, an error goes to it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        yield
     except BuildError as error:
         d = error.diagnostic
         send.send(("build-error", (d.file, d.line, d.message)))
@@ -117,3 +126,59 @@ def _worker(work: Callable, items: Sequence, chunk: int, counter, send: Connecti
         send.close()
         sys.stdout.flush()
         sys.stderr.flush()
+
+
+class Forked:
+    """`function(*args)` computed in a forked process while this one goes on; `result()` waits
+    for it and returns `then(value)`, `then` running in this process (to keep the value in a cache).
+
+    Without `fork` (or with `fork=False`) it is all done here, at once. `close()` stops the
+    process if its result was not taken (a build that failed meanwhile). The function runs in
+    one process: it must not start workers of its own (a daemon process cannot).
+    """
+
+    def __init__(self, function: Callable[..., T], *args, then: Callable[[T], R] = lambda value: value,
+                 fork: bool = True):
+        self._process = None
+        self._then = then
+        if not fork or "fork" not in multiprocessing.get_all_start_methods():
+            self._value = then(function(*args))
+            return
+        context = multiprocessing.get_context("fork")
+        self._receive, send = context.Pipe(duplex=False)
+        gc.freeze()  # as in fork_imap: the child's collector leaves the shared pages alone
+        try:
+            self._process = context.Process(target=_call, args=(function, args, send), daemon=True)
+            self._process.start()
+        finally:
+            gc.unfreeze()
+        send.close()
+
+    def result(self) -> R:
+        if self._process is None:
+            return self._value
+        try:
+            message = self._receive.recv()
+        except EOFError:
+            raise RuntimeError("a worker process died; see the messages above") from None
+        finally:
+            self.close()
+        if message[0] == "build-error":
+            raise BuildError(*message[1])
+        if message[0] == "error":
+            raise RuntimeError(f"in a worker process: {message[1]}")
+        self._value = self._then(message[1])
+        return self._value
+
+    def close(self) -> None:
+        if self._process is not None:
+            if self._process.is_alive():
+                self._process.terminate()
+            self._process.join()
+            self._receive.close()
+            self._process = None
+
+
+def _call(function: Callable, args: tuple, send: Connection) -> None:
+    with _reporting_to_parent(send):
+        send.send(("done", function(*args)))

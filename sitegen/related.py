@@ -24,7 +24,7 @@ from itertools import chain, repeat
 import numpy as np
 
 from .papers import Paper
-from .parallel import fork_map
+from .parallel import Forked, fork_map
 
 TITLE_WEIGHT = 3
 """A word of the title counts as this many words of the abstract."""
@@ -250,23 +250,29 @@ class RelatedCache:
     """Its result."""
 
 
-def relate_again(papers: list[Paper], cache: RelatedCache, *, quick: bool = False,
-                 workers: int = 1) -> tuple[dict[str, tuple[str, ...]], bool]:
-    """`relate`, reusing the last result in `cache` where it is still exact; False if approximate.
+def relate_again(papers: list[Paper], cache: RelatedCache, *, quick: bool = False) -> Forked:
+    """`relate`, reusing the last result in `cache` where it is still exact: `(related, exact)`,
+    from the returned `Forked`'s `result()`.
 
     The result is the last one when no paper's slug, title or abstract changed (nothing else
     goes into it). Otherwise, with `quick`, each paper keeps the related papers it had that
     still exist (new papers get none yet): approximate, for a preview that a second, exact
-    build corrects; without `quick` it is computed afresh.
+    build corrects; without `quick` it is computed afresh, in a forked process, while the
+    caller goes on (the build classifies the papers meanwhile: `relate` reads nothing that
+    classification gives).
     """
     inputs = tuple(sorted((p.slug, p.title, p.abstract or "") for p in papers))
     if inputs == cache.inputs:
-        return cache.related, True
+        return Forked(lambda: (cache.related, True), fork=False)
     if not quick:
-        cache.inputs, cache.related = inputs, relate(papers, workers=workers)
-        return cache.related, True
+        def remember(related: dict[str, tuple[str, ...]]) -> tuple[dict[str, tuple[str, ...]], bool]:
+            cache.inputs, cache.related = inputs, related
+            return related, True
+
+        return Forked(relate, papers, then=remember)  # one process: classification has the other core
     present = {p.slug for p in papers}
-    return {p.slug: tuple(s for s in cache.related.get(p.slug, ()) if s in present) for p in papers}, False
+    return Forked(lambda: ({p.slug: tuple(s for s in cache.related.get(p.slug, ()) if s in present)
+                            for p in papers}, False), fork=False)
 
 
 def _counts(paper: Paper) -> tuple[tuple[bytes, ...], tuple[int, ...]]:

@@ -179,3 +179,24 @@ def test_a_quick_rebuild_leaves_the_data_files_to_the_exact_one(source, tmp_path
     exact = build(load_config(source), out, search=False, cache=cache)
     assert exact.exact and "papers.json" in exact.written
     assert files_of(out) == clean_build(source, tmp_path / "clean")
+
+
+# --- Work beside the build --------------------------------------------------------------------
+
+def _fails(path: str) -> None:
+    from sitegen.diagnostics import BuildError
+    raise BuildError(path, 7, "it failed over there")
+
+
+def test_a_forked_computation_gives_its_value_or_its_error_here():
+    from sitegen.diagnostics import BuildError
+    from sitegen.parallel import Forked
+
+    assert Forked(sorted, [3, 1, 2], then=tuple).result() == (1, 2, 3)
+    assert Forked(sorted, [3, 1, 2], fork=False).result() == [1, 2, 3]
+    with pytest.raises(BuildError) as error:
+        Forked(_fails, "x.txt").result()
+    assert (error.value.diagnostic.file, error.value.diagnostic.line) == ("x.txt", 7)
+    pending = Forked(__import__("time").sleep, 60)
+    pending.close()  # a build that failed meanwhile: the process is stopped, not waited for
+    assert pending._process is None
