@@ -141,8 +141,9 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
 
     def start_search(indexed: list[str]) -> bool:
         """Called once the paper pages are rendered: Pagefind's glob finds exactly them if they
-        are the pages to index so far and all were staged anew (a fresh or a full build)."""
-        if (search and exact and indexed and writer.staged(indexed)
+        are the pages to index so far and all were staged anew (a fresh or a full build). Not
+        in a quick build, which leaves the index to the exact build that follows."""
+        if (search and exact and not quick and indexed and writer.staged(indexed)
                 and indexed == sorted(filter(is_paper_page, writer.paths))):
             early.append(running.enter_context(Indexer(writer.staging, pages=indexed)))
         return bool(early)
