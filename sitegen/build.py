@@ -23,7 +23,7 @@ from .related import RelatedCache, relate_again
 from .taxonomy import ClassifyCache, classify, load_rules
 from .render import WATCHED, Site, Theme, asset_versions, listing_views, make_environment, site_pages, site_theme
 from .rendering import PageCache, note_files, render_pages
-from .search import INDEX_DIR, Indexer, index_holds, is_paper_page, update_index
+from .search import INDEX_DIR, Indexer, index_holds, is_paper_page, paper_pages_only, update_index
 
 
 @dataclass(frozen=True)
@@ -143,8 +143,8 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
         """Called once the paper pages are rendered: Pagefind's glob finds exactly them if they
         are the pages to index so far and all were staged anew (a fresh or a full build). Not
         in a quick build, which leaves the index to the exact build that follows."""
-        if (search and exact and not quick and indexed and writer.staged(indexed)
-                and indexed == sorted(filter(is_paper_page, writer.paths))):
+        if search and exact and not quick and indexed and writer.staged(indexed) and paper_pages_only(
+                indexed, writer.paths):
             early.append(running.enter_context(Indexer(writer.staging, pages=indexed)))
         return bool(early)
 

@@ -88,9 +88,10 @@ class SiteWriter:
     committing (a failed render, a strict-mode warning, Ctrl-C) removes what was staged. `commit()` extends the manifest by
     every path about to appear (so that an interrupted write leaves a directory the next build
     recognises and cleans up), removes symlinks (the writer never writes or deletes through
-    one, and a published tree holds none; a `tidy=False` commit removes only those in its way), renames the staged files into place (each file
-    holds its old bytes or its new ones, never part of them; a staged directory that the
-    output lacks is renamed whole), removes stale files and rewrites the manifest.
+    one, and a published tree holds none; a `tidy=False` commit removes only those in its
+    way), renames the staged files into place (each file holds its old bytes or its new ones,
+    never part of them; a staged directory that the output lacks is renamed whole), removes
+    stale files and rewrites the manifest.
     """
 
     def __init__(self, out_dir: Path):

@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,9 +156,9 @@ def build_index(out_dir: Path, indexed: list[str], html: list[str], started: Ind
     return pages
 
 
-def paper_pages_only(indexed: list[str], html: list[str]) -> bool:
-    """Whether the indexed pages are exactly the pages at `papers/<slug>/index.html`: Pagefind's glob finds them."""
-    return sorted(filter(_PAPER_PAGE.fullmatch, html)) == sorted(indexed)
+def paper_pages_only(indexed: list[str], pages: Iterable[str]) -> bool:
+    """Whether `indexed` are exactly the paper pages (`is_paper_page`) among `pages`: Pagefind's glob finds them."""
+    return sorted(filter(is_paper_page, pages)) == sorted(indexed)
 
 
 def is_paper_page(path: str) -> bool:
