@@ -31,7 +31,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-STAGES = ("parse", "merge", "classify", "relate", "render", "search-read", "write", "search")
+STAGES = ("parse", "merge", "classify", "search-start", "relate", "render", "write", "search")
 """Stage names of the `--timings` contract, in pipeline order."""
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from contextlib import ExitStack, closing, contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from jinja2 import Environment
@@ -21,9 +21,10 @@ from .papers import merge
 from .parallel import default_workers
 from .related import RelatedCache, relate_again
 from .taxonomy import ClassifyCache, classify, load_rules
-from .render import WATCHED, Site, Theme, asset_versions, listing_views, make_environment, site_pages, site_theme
-from .rendering import PageCache, note_files, render_pages
-from .search import INDEX_DIR, Indexer, index_holds, is_paper_page, paper_pages_only, update_index
+from .render import (WATCHED, Site, Theme, asset_versions, listing_views, make_environment, paper_page_parts,
+                     site_pages, site_theme)
+from .rendering import GIVE_WAY, PageCache, block_renderer, note_files, render_pages
+from .search import INDEX_DIR, INDEXED_BLOCK, SearchDocuments, index_holds, start_index, update_index
 
 
 @dataclass(frozen=True)
@@ -123,42 +124,36 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
         warnings += problems
         notes, problems = read_notes(config.content_dir / "notes", config.root, {p.slug for p in papers})
         warnings += problems
-    relating = relate_again(papers, cache.related, quick=quick)  # afresh: in a forked process, meanwhile
-    try:
+    with ExitStack() as running:
+        relating = running.enter_context(closing(relate_again(papers, cache.related, quick=quick)))  # meanwhile
         with watch.stage("classify"):
             taxonomy = load_rules(config.rules_file, RULES_FILE)
             papers, problems = classify(papers, taxonomy, cache=cache.classified, workers=workers)
             warnings += problems
+        assets = asset_versions(theme)
+        every_page = _read_by_every_page(theme, assets, config, taxonomy)
+        if cache.environment is None or cache.environment[0] != every_page:
+            cache.environment = every_page, make_environment(theme, config, assets)
+        env = cache.environment[1]
+        site = Site(config, tuple(papers), listing_views(listings, papers, config), tuple(pages), notes, taxonomy)
+        documents = None
+        if search and not quick and not (keep and cache.pages.holds(every_page, out_dir)):
+            # Every page renders anew: Pagefind starts now, on stand-ins for the paper pages.
+            with watch.stage("search-start"):
+                documents = _start_index(env, site, out_dir, config, workers)
+                if documents is not None:
+                    running.enter_context(documents)
         with watch.stage("relate"):  # what is left of it once the papers are classified
             related, exact = relating.result()
-    finally:
-        relating.close()
-    assets = asset_versions(theme)
-    site = Site(config, tuple(papers), listing_views(listings, papers, config), tuple(pages), notes, taxonomy,
-                related)
-    early: list[Indexer] = []
-    """A Pagefind run started on the staged paper pages while the other pages render."""
-
-    def start_search(indexed: list[str]) -> bool:
-        """Called once the paper pages are rendered: Pagefind's glob finds exactly them if they
-        are the pages to index so far and all were staged anew (a fresh or a full build). Not
-        in a quick build, which leaves the index to the exact build that follows."""
-        if search and exact and not quick and indexed and writer.staged(indexed) and paper_pages_only(
-                indexed, writer.paths):
-            early.append(running.enter_context(Indexer(writer.staging, pages=indexed)))
-        return bool(early)
-
-    with ExitStack() as running, SiteWriter(out_dir) as writer:  # staged files are removed unless committed
+        site = replace(site, related=related)
+        writer = running.enter_context(SiteWriter(out_dir))  # staged files are removed unless committed
         with watch.stage("render"):
-            every_page = _read_by_every_page(theme, assets, config, taxonomy)
-            if cache.environment is None or cache.environment[0] != every_page:
-                cache.environment = every_page, make_environment(theme, config, assets)
-            env = cache.environment[1]
             for path, data in assets.items():
                 writer.add(path, data)
             rendered = render_pages(env, site_pages(site, env), writer, root=config.root, watched=WATCHED,
                                     workers=workers, cache=cache.pages if keep else None, key=every_page,
-                                    first=is_paper_page, after_first=start_search)
+                                    nice=GIVE_WAY if documents and documents.indexer else 0,
+                                    seen=documents.check if documents else None)
             last_data = [p for p in sorted(writer.previous) if feeds.is_data_file(p)
                          and (out_dir / p).is_file()] if quick else []
             if "papers.json" in last_data:
@@ -180,18 +175,14 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
                  f"\n--strict: {len(warnings)} warning(s) are errors; fix them or build without --strict"]
             )) from None
         html = sorted(path for path in writer.paths if path.endswith(".html"))
-        # Used only if it read exactly the pages to index: a page rendered later may be one.
-        started = early[0] if early and exact and early[0].pages == list(rendered.indexed) else None
-        if started:
-            with watch.stage("search-read"):  # the staged pages are its input until it has read them
-                started.wait_until_read()
         with watch.stage("write"):
             report = writer.commit(keep=(INDEX_DIR + "/",), tidy=not quick)
             note_files(cache.pages)
         if search and exact:  # an approximate build leaves the index to the exact one that follows
             with watch.stage("search"):
                 indexed = update_index(out_dir, list(rendered.indexed), html, report, inputs=inputs,
-                                       started=started)
+                                       documents=documents if documents and documents.stand_for(rendered.indexed)
+                                       else None)
         else:
             indexed = update_index(out_dir, list(rendered.indexed), html, report, enabled=False)
     rules_note = () if taxonomy.terms else (
@@ -231,6 +222,15 @@ def _unchanged_since(out_dir: Path, inputs: str, search: bool, strict: bool) -> 
         return None  # the full build reports them as errors
     return {**last, "search": "nothing changed; search index unchanged" if search else
             "nothing changed; search index not updated (--no-search)"}
+
+
+def _start_index(env: Environment, site: Site, out_dir: Path, config: Config, workers: int) -> SearchDocuments | None:
+    """Stand-ins for the paper pages, and Pagefind started on them unless the index is theirs already."""
+    parts = paper_page_parts(site, env)  # first: it gives the templates the filters they use
+    render_block = block_renderer(env, "paper.html", INDEXED_BLOCK, config.root)
+    if render_block is None:
+        return None
+    return start_index(render_block, parts, out_dir, config.language, workers=workers)
 
 
 def _read_by_every_page(theme: Theme, assets: dict[str, bytes], config: Config, taxonomy) -> tuple:

@@ -253,13 +253,9 @@ WATCHED = (Site, ListingView, TermView)
 
 def site_pages(site: Site, env: Environment) -> list[PageJob]:
     """Every page of the site: output path, template and context; nothing is rendered yet."""
-    papers_by_slug = {paper.slug: paper for paper in site.papers}
-    listing_by_slug = {view.slug: view for view in site.listings}
-    names = term_names(site.taxonomy)
-    # A global, not a context variable: imported macros (the paper card) see globals only.
-    env.globals["term_name"] = term_name = lambda slug: names.get(slug, slug)
-    env.filters["chips"] = Chips(env.globals["url"], term_name)
-    common = {"site": site, "papers_by_slug": papers_by_slug, "listing_by_slug": listing_by_slug}
+    common = _common_context(site, env)
+    papers_by_slug, listing_by_slug = common["papers_by_slug"], common["listing_by_slug"]
+    term_name = env.globals["term_name"]
     jobs: list[PageJob] = []
 
     def page(path: str, template: str, **context) -> None:
@@ -270,7 +266,7 @@ def site_pages(site: Site, env: Environment) -> list[PageJob]:
          popular=sorted((p for p in site.papers if p.upvotes), key=lambda p: (-p.upvotes, p.slug))[:10])
     positions = {view.slug: {p.slug: i for i, p in enumerate(view.papers)} for view in site.listings}
     for paper in site.papers:
-        page(f"papers/{paper.slug}/index.html", "paper.html", paper=paper, note=site.notes.get(paper.slug),
+        page(_paper_path(paper), "paper.html", paper=paper, note=site.notes.get(paper.slug),
              related=tuple(s for s in site.related.get(paper.slug, ()) if s in papers_by_slug),
              **neighbours(paper, listing_by_slug, positions))
     for path, context in paginate("papers/", "date", site.papers):  # 100 a page: small pages, cheap edits
@@ -284,6 +280,29 @@ def site_pages(site: Site, env: Environment) -> list[PageJob]:
     _term_pages(site, page)
     page("404.html", "404.html")
     return jobs
+
+
+def paper_page_parts(site: Site, env: Environment) -> list[PageJob]:
+    """The paper pages' jobs without the related papers and the listing neighbours: what the
+    part of a paper page that the search index reads may use, before the related papers are known."""
+    common = _common_context(site, env)
+    return [PageJob(path, "paper.html", {**common, "page_path": _url_path(path), "paper": paper,
+                                         "note": site.notes.get(paper.slug)})
+            for paper in site.papers for path in [_paper_path(paper)]]
+
+
+def _common_context(site: Site, env: Environment) -> dict:
+    """The context every page has; sets the globals that name the terms."""
+    names = term_names(site.taxonomy)
+    # A global, not a context variable: imported macros (the paper card) see globals only.
+    env.globals["term_name"] = term_name = lambda slug: names.get(slug, slug)
+    env.filters["chips"] = Chips(env.globals["url"], term_name)
+    return {"site": site, "papers_by_slug": {paper.slug: paper for paper in site.papers},
+            "listing_by_slug": {view.slug: view for view in site.listings}}
+
+
+def _paper_path(paper: Paper) -> str:
+    return f"papers/{paper.slug}/index.html"
 
 
 def search_filters(papers: tuple[Paper, ...], term_name: Callable[[str], str]) -> dict[str, list[tuple[str, int]]]:

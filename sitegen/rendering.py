@@ -75,6 +75,10 @@ class PageCache:
     out_dir: Path | None = None
     pages: dict[str, Rendered] = field(default_factory=dict)
 
+    def holds(self, key: object, out_dir: Path) -> bool:
+        """Whether it holds pages that a build with `key` into `out_dir` may keep."""
+        return bool(self.pages) and self.key == key and self.out_dir == out_dir
+
 
 @dataclass(frozen=True)
 class RenderReport:
@@ -88,19 +92,18 @@ class RenderReport:
 
 def render_pages(env: jinja2.Environment, jobs: list[PageJob], writer: SiteWriter, *, root: Path,
                  watched: tuple[type, ...], workers: int = 1, cache: PageCache | None = None,
-                 key: object = None, first: Callable[[str], bool] | None = None,
-                 after_first: Callable[[list[str]], bool] | None = None) -> RenderReport:
+                 key: object = None, nice: int = 0,
+                 seen: Callable[[str, bytes], None] | None = None) -> RenderReport:
     """Render `jobs` into `writer`, except pages `cache` shows unchanged; update `cache`.
 
     `watched` are the types of the context objects that reach many papers (besides lists and
     dicts): a page's reads of them are noted part by part. `key` is what every page depends
-    on besides its context. Pages whose path is `first` are rendered before the others, and
-    `after_first` is then given the indexed pages so far (the search indexer can start on
-    them); when it returns True, it started a program that the other pages' workers give way
-    to: at a lower priority, they take the CPU it leaves. A template error becomes a
-    BuildError naming the template file and line (relative to `root`).
+    on besides its context. With `nice` the workers give way to another program (the search
+    indexer): at a lower priority, they take the CPU it leaves. `seen(path, bytes)` is called
+    for each page rendered. A template error becomes a BuildError naming the template file and
+    line (relative to `root`).
     """
-    if cache is not None and (cache.key != key or cache.out_dir != writer.out_dir):
+    if cache is not None and not cache.holds(key, writer.out_dir):
         cache.key, cache.out_dir, cache.pages = key, writer.out_dir, {}
     old = cache.pages if cache is not None else {}
     lookups: dict[tuple, object] = {}
@@ -124,22 +127,18 @@ def render_pages(env: jinja2.Environment, jobs: list[PageJob], writer: SiteWrite
 
     contexts = {job.path: job.context for job in todo}
     fresh: dict[str, Rendered] = {}
-    passes = ([[job for job in todo if first(job.path)], [job for job in todo if not first(job.path)]]
-              if first else [todo])
-    nice = 0
-    for number, part in enumerate(passes):
-        if number == 1 and after_first and after_first(sorted(indexed)):
-            nice = GIVE_WAY
-        share = Counter(job.template for job in part)  # rare, long pages first: no worker is left with one at the end
-        part.sort(key=lambda job: share[job.template])
-        for results in fork_imap(render, part, workers=workers, chunk=CHUNK, nice=nice):
-            for path, data, reads in results:
-                writer.add(path, data)
-                if INDEXED_MARK in data:
-                    indexed.append(path)
-                if record:
-                    values = tuple(_look_up(contexts[path], read, lookups) for read in reads)
-                    fresh[path] = Rendered(reads, values, INDEXED_MARK in data)
+    share = Counter(job.template for job in todo)  # rare, long pages first: no worker is left with one at the end
+    todo.sort(key=lambda job: share[job.template])
+    for results in fork_imap(render, todo, workers=workers, chunk=CHUNK, nice=nice):
+        for path, data, reads in results:
+            writer.add(path, data)
+            if seen:
+                seen(path, data)
+            if INDEXED_MARK in data:
+                indexed.append(path)
+            if record:
+                values = tuple(_look_up(contexts[path], read, lookups) for read in reads)
+                fresh[path] = Rendered(reads, values, INDEXED_MARK in data)
     if cache is not None:  # call note_files() once the writer has committed
         cache.pages = {job.path: fresh.get(job.path) or old[job.path] for job in jobs}
     return RenderReport(tuple(sorted(indexed)), len(todo), kept)
@@ -155,6 +154,14 @@ def _render(env: jinja2.Environment, job: PageJob, root: Path, watched: tuple[ty
     except jinja2.TemplateError as error:
         raise template_error(error, root) from None
     return job.path, html.encode("utf-8"), tuple(reads.paths) if record else ()
+
+
+def block_renderer(env: jinja2.Environment, template: str, block: str, root: Path) -> Callable[[dict], str] | None:
+    """A function rendering one block of `template` with a page's context; None if it has no such block."""
+    _load(env, template, root)
+    loaded = env.get_template(template)
+    render = loaded.blocks.get(block)
+    return None if render is None else lambda context: "".join(render(loaded.new_context(context)))
 
 
 def _load(env: jinja2.Environment, name: str, root: Path) -> None:

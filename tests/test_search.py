@@ -1,7 +1,8 @@
-"""The Pagefind index: built over the written pages, paper pages only, rebuilt only when they change."""
+"""The Pagefind index: of the paper pages (through stand-ins, or the written pages), rebuilt only when they change."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from conftest import copy_seed_source, run_sitegen
 from sitegen.output import replace_subtree
+from sitegen.search import pagefind_executable
 
 EXTRA_PAPER = """
 
@@ -189,8 +191,8 @@ def _build_with(source: Path, site: Path, *options: str, pagefind: str | None = 
 
 
 def test_a_fresh_build_indexes_while_it_renders_and_fails_cleanly(tmp_path) -> None:
-    """A build into an empty directory starts Pagefind on the paper pages while the other pages
-    render (the `search-read` stage); if Pagefind fails there, the pages are still all written."""
+    """A build into an empty directory starts Pagefind on stand-ins for the paper pages before
+    they render (the `search-start` stage); if Pagefind fails, the pages are still all written."""
     source = copy_seed_source(tmp_path / "source")
     tmp = tmp_path / "tmp"
     tmp.mkdir()
@@ -199,7 +201,9 @@ def test_a_fresh_build_indexes_while_it_renders_and_fails_cleanly(tmp_path) -> N
     built = _build_with(source, site, "--timings", str(timings), tmp=tmp)
     assert built.returncode == 0, built.stderr
     assert "search index: 175 pages" in built.stdout and page_count(site) == 175
-    assert "search-read" in json.loads(timings.read_text())["stages"], "Pagefind began before the write"
+    stages = list(json.loads(timings.read_text())["stages"])
+    assert stages.index("search-start") < stages.index("relate") < stages.index("render")
+    assert _made_from_stand_ins(site)
     assert list(tmp.iterdir()) == []
 
     failed_site = tmp_path / "failed"
@@ -224,8 +228,59 @@ def test_a_build_that_fails_after_pagefind_began_stops_it_and_writes_nothing(tmp
     failed = _build_with(source, site, "--strict", tmp=tmp)
     assert failed.returncode == 1 and "--strict" in failed.stderr and "Traceback" not in failed.stderr
     assert not site.exists()
-    assert list(tmp.iterdir()) == [], "Pagefind's temporary bundle is removed"
-    assert not [cmdline for cmdline in _command_lines() if str(site) in cmdline], "no Pagefind is left running"
+    assert list(tmp.iterdir()) == [], "Pagefind's stand-ins and temporary bundle are removed"
+    assert not [cmdline for cmdline in _command_lines() if str(tmp) in cmdline], "no Pagefind is left running"
+
+
+def test_the_index_of_the_stand_ins_is_the_index_of_the_pages(tmp_path) -> None:
+    """Pagefind run over the written paper pages finds, page for page, what the build's run over
+    their stand-ins found: text, title, date, filters and anchors (its fragment files)."""
+    source = copy_seed_source(tmp_path / "source")
+    site = tmp_path / "site"
+    assert run_sitegen("build", "--source", str(source), "--out", str(site)).returncode == 0
+    assert _made_from_stand_ins(site)
+    again = tmp_path / "pagefind"
+    subprocess.run([str(pagefind_executable()), "--site", str(site), "--glob", "papers/*/index.html",
+                    "--output-path", str(again), "--quiet"], check=True, timeout=300)
+    assert _fragments(site / "pagefind") == _fragments(again)
+    assert len(_fragments(again)) == 175
+
+
+def test_a_theme_that_marks_more_of_the_paper_page_has_the_pages_indexed(tmp_path) -> None:
+    """A paper template that gives Pagefind more than its `indexed` block (here a second indexed
+    element) does not match the stand-ins: Pagefind reads the written pages instead."""
+    source = copy_seed_source(tmp_path / "source")
+    (source / "templates").mkdir()
+    theme = (Path(__file__).resolve().parents[1] / "templates" / "paper.html").read_text("utf-8")
+    marked = theme.replace('<aside class="sidebar">', '<aside class="sidebar" data-pagefind-body>')
+    assert marked != theme
+    (source / "templates" / "paper.html").write_text(marked)
+    site = tmp_path / "site"
+    result = run_sitegen("build", "--source", str(source), "--out", str(site))
+    assert result.returncode == 0, result.stderr
+    assert "search index: 175 pages" in result.stdout and not _made_from_stand_ins(site)
+    assert all("Listed in" in fragment["content"] for fragment in _fragments(site / "pagefind").values())
+
+    # The default theme again: the stand-ins are back, and with them a new index.
+    (source / "templates" / "paper.html").unlink()
+    back = run_sitegen("build", "--source", str(source), "--out", str(site))
+    assert "search index: 175 pages" in back.stdout and _made_from_stand_ins(site)
+    assert not any("Listed in" in fragment["content"] for fragment in _fragments(site / "pagefind").values())
+
+
+def _made_from_stand_ins(site: Path) -> bool:
+    """Whether the build's index was made from stand-ins for the pages (its state notes their hash)."""
+    return bool(json.loads((site / "pagefind" / ".sitegen-indexed").read_text("utf-8"))["documents"])
+
+
+def _fragments(bundle: Path) -> dict[str, dict]:
+    """Pagefind's record of each page (`fragment/*.pf_fragment`: gzip, a signature, JSON), by file name."""
+    fragments = {}
+    for file in (bundle / "fragment").iterdir():
+        data = gzip.decompress(file.read_bytes())
+        assert data.startswith(b"pagefind_dcd")
+        fragments[file.name] = json.loads(data.removeprefix(b"pagefind_dcd"))
+    return fragments
 
 
 def _command_lines() -> list[str]:
