@@ -42,8 +42,8 @@ class BuildResult:
     notes: tuple[str, ...]
     """Things worth telling that are not problems, e.g. an inferred year."""
     timings: tuple[tuple[str, float], ...]
-    """Seconds per stage, in pipeline order. `search-read` is the wait, before the write, for a
-    search index started on the paper pages during `render` to have read them."""
+    """Seconds per stage, in pipeline order. `search-start` writes stand-ins for the paper pages
+    and starts the search indexer on them; `search` is what is left of its run after the write."""
     search: str = ""
     """What happened to the search index, for the summary (e.g. `search index: 175 pages`)."""
     exact: bool = True

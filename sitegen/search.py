@@ -58,6 +58,8 @@ INDEXED_BLOCK = "indexed"
 """The block of the paper template that holds all a paper page gives the index: its
 `data-pagefind-body` element (see `SearchDocuments`)."""
 _HTML_TAG = re.compile(rb"<html[\s>][^>]*")
+_CHUNK = 64
+"""Stand-ins a worker writes at a time."""
 
 
 @dataclass(frozen=True)
@@ -244,9 +246,9 @@ class SearchDocuments:
 
     A stand-in holds the page's `indexed` template block, rendered from the same template and
     values, in an `<html>` element like the page's: all that Pagefind reads in the page, if the
-    page has no Pagefind attribute, `<h1>` or `<img>` outside that block. `matches()` checks
-    that of each page as it renders; the index of the stand-ins is used only if all passed.
-    Any other theme gets its pages indexed once they are written.
+    page has no Pagefind attribute, `<h1>` or `<img>` outside that block. `check()` checks
+    that of each page as it renders; the index of the stand-ins is used only if all passed
+    (`stand_for`). Any other theme gets its pages indexed once they are written.
     """
 
     directory: Path
@@ -290,10 +292,13 @@ def start_index(render_block: Callable[[dict], str], pages: Sequence[PageJob], o
     """Write a stand-in for each of `pages` and, unless `out_dir` has their index, start Pagefind on them.
 
     `render_block(context)` renders the pages' `indexed` block. None when a page's block does
-    not render with the context given (it may read what is not known yet): the pages are then
-    indexed once they are written.
+    not render with the context given (it may read what is not known yet) or a stand-in
+    cannot be written: the pages are then indexed once they are written.
     """
-    directory = Path(tempfile.mkdtemp(prefix="sitegen-search-", dir=_scratch_dir()))
+    try:
+        directory = Path(tempfile.mkdtemp(prefix="sitegen-search-", dir=_scratch_dir()))
+    except OSError:
+        return None
     html_tag = f'<html lang="{escape(language)}"'.encode()
     head, tail = b"<!doctype html>\n" + html_tag + b'>\n<meta charset="utf-8">\n<body>\n', b"\n</body>\n</html>\n"
 
@@ -302,17 +307,17 @@ def start_index(render_block: Callable[[dict], str], pages: Sequence[PageJob], o
         for page in chunk:
             try:
                 body = render_block(page.context).encode("utf-8")
-            except Exception:  # noqa: BLE001 - the page's own render reports it, if it fails there too
+                file = directory / page.path
+                file.parent.mkdir(parents=True, exist_ok=True)
+                file.write_bytes(head + body + tail)
+            except Exception:  # noqa: BLE001 - the page's own render reports an error of the template
                 return [(page.path, None)]
-            file = directory / page.path
-            file.parent.mkdir(parents=True, exist_ok=True)
-            file.write_bytes(head + body + tail)
             written.append((page.path, body))
         return written
 
     documents = SearchDocuments(directory, {}, html_tag, "")
     try:
-        for part in fork_imap(write, pages, workers=workers, chunk=64):
+        for part in fork_imap(write, pages, workers=workers, chunk=_CHUNK):
             documents.bodies.update(part)
         if not documents.bodies or None in documents.bodies.values():
             documents.close()

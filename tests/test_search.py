@@ -268,6 +268,23 @@ def test_a_theme_that_marks_more_of_the_paper_page_has_the_pages_indexed(tmp_pat
     assert not any("Listed in" in fragment["content"] for fragment in _fragments(site / "pagefind").values())
 
 
+def test_an_indexed_block_that_reads_the_related_papers_has_the_pages_indexed(tmp_path) -> None:
+    """The stand-ins are written before the related papers are known: a block that shows them
+    cannot be rendered then, and the written pages are indexed instead."""
+    source = copy_seed_source(tmp_path / "source")
+    (source / "templates").mkdir()
+    theme = (Path(__file__).resolve().parents[1] / "templates" / "paper.html").read_text("utf-8")
+    reading = theme.replace("</article>{% endblock %}", "<p>{{ related | length }} related papers</p></article>{% endblock %}")
+    assert reading != theme
+    (source / "templates" / "paper.html").write_text(reading)
+    site = tmp_path / "site"
+    result = run_sitegen("build", "--source", str(source), "--out", str(site))
+    assert result.returncode == 0, result.stderr
+    assert "search index: 175 pages" in result.stdout and not _made_from_stand_ins(site)
+    assert all(re.search(r"\d related papers", fragment["content"])
+               for fragment in _fragments(site / "pagefind").values())
+
+
 def _made_from_stand_ins(site: Path) -> bool:
     """Whether the build's index was made from stand-ins for the pages (its state notes their hash)."""
     return bool(json.loads((site / "pagefind" / ".sitegen-indexed").read_text("utf-8"))["documents"])
