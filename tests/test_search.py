@@ -249,16 +249,8 @@ def test_the_index_of_the_stand_ins_is_the_index_of_the_pages(tmp_path) -> None:
 def test_a_theme_that_marks_more_of_the_paper_page_has_the_pages_indexed(tmp_path) -> None:
     """A paper template that gives Pagefind more than its `indexed` block (here a second indexed
     element) does not match the stand-ins: Pagefind reads the written pages instead."""
-    source = copy_seed_source(tmp_path / "source")
-    (source / "templates").mkdir()
-    theme = (Path(__file__).resolve().parents[1] / "templates" / "paper.html").read_text("utf-8")
-    marked = theme.replace('<aside class="sidebar">', '<aside class="sidebar" data-pagefind-body>')
-    assert marked != theme
-    (source / "templates" / "paper.html").write_text(marked)
-    site = tmp_path / "site"
-    result = run_sitegen("build", "--source", str(source), "--out", str(site))
-    assert result.returncode == 0, result.stderr
-    assert "search index: 175 pages" in result.stdout and not _made_from_stand_ins(site)
+    source, site = _built_with_paper_template(tmp_path, '<aside class="sidebar">',
+                                              '<aside class="sidebar" data-pagefind-body>')
     assert all("Listed in" in fragment["content"] for fragment in _fragments(site / "pagefind").values())
 
     # The default theme again: the stand-ins are back, and with them a new index.
@@ -271,18 +263,25 @@ def test_a_theme_that_marks_more_of_the_paper_page_has_the_pages_indexed(tmp_pat
 def test_an_indexed_block_that_reads_the_related_papers_has_the_pages_indexed(tmp_path) -> None:
     """The stand-ins are written before the related papers are known: a block that shows them
     cannot be rendered then, and the written pages are indexed instead."""
+    _, site = _built_with_paper_template(tmp_path, "</article>{% endblock %}",
+                                         "<p>{{ related | length }} related papers</p></article>{% endblock %}")
+    assert all(re.search(r"\d related papers", fragment["content"])
+               for fragment in _fragments(site / "pagefind").values())
+
+
+def _built_with_paper_template(tmp_path: Path, old: str, new: str) -> tuple[Path, Path]:
+    """The seed site with the default `paper.html` changed (`old` replaced by `new`), built:
+    (source, site). Its paper pages do not match stand-ins: they are indexed themselves."""
     source = copy_seed_source(tmp_path / "source")
     (source / "templates").mkdir()
     theme = (Path(__file__).resolve().parents[1] / "templates" / "paper.html").read_text("utf-8")
-    reading = theme.replace("</article>{% endblock %}", "<p>{{ related | length }} related papers</p></article>{% endblock %}")
-    assert reading != theme
-    (source / "templates" / "paper.html").write_text(reading)
+    assert old in theme
+    (source / "templates" / "paper.html").write_text(theme.replace(old, new))
     site = tmp_path / "site"
     result = run_sitegen("build", "--source", str(source), "--out", str(site))
     assert result.returncode == 0, result.stderr
     assert "search index: 175 pages" in result.stdout and not _made_from_stand_ins(site)
-    assert all(re.search(r"\d related papers", fragment["content"])
-               for fragment in _fragments(site / "pagefind").values())
+    return source, site
 
 
 def _made_from_stand_ins(site: Path) -> bool:
