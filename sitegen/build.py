@@ -135,7 +135,8 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
         if cache.environment is None or cache.environment[0] != every_page:
             cache.environment = every_page, make_environment(theme, config, assets)
         env = cache.environment[1]
-        site = Site(config, tuple(papers), listing_views(listings, papers, config), tuple(pages), notes, taxonomy)
+        site = Site(config, tuple(papers), listing_views(listings, papers, config), tuple(pages), notes, taxonomy,
+                    related=None)  # not known yet
         documents = None
         if search and not quick and not (keep and cache.pages.holds(every_page, out_dir)):
             # Every page renders anew: Pagefind starts now, on stand-ins for the paper pages.
@@ -153,7 +154,8 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
             rendered = render_pages(env, site_pages(site, env), writer, root=config.root, watched=WATCHED,
                                     workers=workers, cache=cache.pages if keep else None, key=every_page,
                                     nice=GIVE_WAY if documents and documents.indexer else 0,
-                                    seen=documents.check if documents else None)
+                                    seen=documents.check if documents else None,
+                                    parts=(INDEXED_BLOCK, documents.bodies) if documents else None)
             last_data = [p for p in sorted(writer.previous) if feeds.is_data_file(p)
                          and (out_dir / p).is_file()] if quick else []
             if "papers.json" in last_data:

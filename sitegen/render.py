@@ -72,9 +72,10 @@ class Site:
     """Rendered note HTML by paper slug."""
     taxonomy: object | None = None
     """The classification terms (sitegen.taxonomy.Taxonomy) when rules exist."""
-    related: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    related: dict[str, tuple[str, ...]] | None = field(default_factory=dict)
     """Slugs of each paper's similar papers, most similar first, by its slug. Apart from the
-    papers: a change of who is related to whom renders only the paper pages that show it."""
+    papers: a change of who is related to whom renders only the paper pages that show it.
+    None while they are not known yet (a template that reads them then fails)."""
 
 
 def listing_views(listings: list[Listing], papers: list[Paper], config: Config) -> tuple[ListingView, ...]:

@@ -92,16 +92,18 @@ class RenderReport:
 
 def render_pages(env: jinja2.Environment, jobs: list[PageJob], writer: SiteWriter, *, root: Path,
                  watched: tuple[type, ...], workers: int = 1, cache: PageCache | None = None,
-                 key: object = None, nice: int = 0,
-                 seen: Callable[[str, bytes], None] | None = None) -> RenderReport:
+                 key: object = None, nice: int = 0, seen: Callable[[str, bytes], None] | None = None,
+                 parts: tuple[str, Mapping[str, bytes]] | None = None) -> RenderReport:
     """Render `jobs` into `writer`, except pages `cache` shows unchanged; update `cache`.
 
     `watched` are the types of the context objects that reach many papers (besides lists and
     dicts): a page's reads of them are noted part by part. `key` is what every page depends
     on besides its context. With `nice` the workers give way to another program (the search
     indexer): at a lower priority, they take the CPU it leaves. `seen(path, bytes)` is called
-    for each page rendered. A template error becomes a BuildError naming the template file and
-    line (relative to `root`).
+    for each page rendered. `parts` is a block already rendered for some pages, with the same
+    template and values: (its name, its UTF-8 HTML by page path); the pages take it as it is,
+    unless `cache` is to note what they read. A template error becomes a BuildError naming the
+    template file and line (relative to `root`).
     """
     if cache is not None and not cache.holds(key, writer.out_dir):
         cache.key, cache.out_dir, cache.pages = key, writer.out_dir, {}
@@ -122,8 +124,11 @@ def render_pages(env: jinja2.Environment, jobs: list[PageJob], writer: SiteWrite
         _load(env, name, root)
     record = cache is not None
 
+    block, done = parts if parts and not record else ("", {})
+
     def render(chunk: Sequence[PageJob]) -> list[tuple[str, bytes, tuple]]:
-        return [_render(env, job, root, watched, record) for job in chunk]
+        return [_render(env, job, root, watched, record) if job.path not in done
+                else _render_around(env, job, root, block, done[job.path]) for job in chunk]
 
     contexts = {job.path: job.context for job in todo}
     fresh: dict[str, Rendered] = {}
@@ -154,6 +159,26 @@ def _render(env: jinja2.Environment, job: PageJob, root: Path, watched: tuple[ty
     except jinja2.TemplateError as error:
         raise template_error(error, root) from None
     return job.path, html.encode("utf-8"), tuple(reads.paths) if record else ()
+
+
+def _render_around(env: jinja2.Environment, job: PageJob, root: Path, block: str, html: bytes
+                   ) -> tuple[str, bytes, tuple]:
+    """One page's bytes, with `html` as the output of its template's `block`.
+
+    Through Jinja's low-level API (`Template.new_context`, `root_render_func`): the template
+    calls a block as `context.blocks[name][0]`, which is replaced here.
+    """
+    template = env.get_template(job.template)
+    context = template.new_context(job.context)
+    context.blocks[block] = [lambda _: iter((html.decode("utf-8"),))]
+    try:
+        try:
+            page = env.concat(template.root_render_func(context))
+        except Exception:
+            env.handle_exception()  # raises it again, with the template's file and line in the traceback
+    except jinja2.TemplateError as error:
+        raise template_error(error, root) from None
+    return job.path, page.encode("utf-8"), ()
 
 
 def block_renderer(env: jinja2.Environment, template: str, block: str, root: Path) -> Callable[[dict], str] | None:

@@ -269,6 +269,21 @@ def test_an_indexed_block_that_reads_the_related_papers_has_the_pages_indexed(tm
                for fragment in _fragments(site / "pagefind").values())
 
 
+def test_a_template_error_beside_the_indexed_block_names_its_line(tmp_path) -> None:
+    """Paper pages take their `indexed` block from the stand-ins; an error elsewhere in the
+    template still names the template's own file and line."""
+    source = copy_seed_source(tmp_path / "source")
+    (source / "templates").mkdir()
+    theme = (Path(__file__).resolve().parents[1] / "templates" / "paper.html").read_text("utf-8")
+    lines = theme.splitlines(keepends=True)
+    line = next(n for n, text in enumerate(lines, 1) if '<aside class="sidebar">' in text)
+    lines[line - 1] = lines[line - 1].replace(">", ">{{ paper.no_such_field }}", 1)
+    (source / "templates" / "paper.html").write_text("".join(lines))
+    result = run_sitegen("build", "--source", str(source), "--out", str(tmp_path / "site"))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"templates/paper.html:{line}: template error" in result.stderr, result.stderr
+
+
 def _built_with_paper_template(tmp_path: Path, old: str, new: str) -> tuple[Path, Path]:
     """The seed site with the default `paper.html` changed (`old` replaced by `new`), built:
     (source, site). Its paper pages do not match stand-ins: they are indexed themselves."""
