@@ -226,7 +226,8 @@ def _unchanged_since(out_dir: Path, inputs: str, search: bool, strict: bool) -> 
             "nothing changed; search index not updated (--no-search)"}
 
 
-def _start_index(env: Environment, site: Site, out_dir: Path, config: Config, workers: int) -> SearchDocuments | None:
+def _start_index(env: Environment, site: Site, out_dir: Path, config: Config,
+                 workers: int) -> SearchDocuments | None:
     """Stand-ins for the paper pages, and Pagefind started on them unless the index is theirs already."""
     parts = paper_page_parts(site, env)  # first: it gives the templates the filters they use
     render_block = block_renderer(env, "paper.html", INDEXED_BLOCK, config.root)

@@ -104,9 +104,7 @@ class SiteWriter:
         if not self._new_dir:
             _remove_leftovers(out_dir)
         self._staging = os.path.join(self._out, STAGING)
-        self.staging = Path(self._staging)
-        """Where new and changed files wait for `commit()`, each at its own path (another program
-        may read them there, as Pagefind does, until the commit moves them)."""
+        """Where new and changed files wait for `commit()`, each at its own path."""
         self._staged: set[str] = set()
         """Output paths of the new and changed files."""
         self.paths: set[str] = set()
@@ -140,10 +138,6 @@ class SiteWriter:
         with open(temp, "wb") as file:
             file.write(data)
         self._staged.add(rel)
-
-    def staged(self, paths: list[str]) -> bool:
-        """Whether every one of `paths` is a new or changed file, waiting under `staging`."""
-        return self._staged.issuperset(paths)
 
     def keep(self, rel: str) -> None:
         """Count the file `rel` as produced and unchanged: the caller knows the file on disk is right."""

@@ -91,8 +91,11 @@ def update_index(out_dir: Path, indexed: list[str], html: list[str], report: Wri
     if not indexed:
         remove_subtree(out_dir, INDEX_DIR)
         return SearchResult("removed", 0, "search index: no pages to index")
-    if (documents.indexer is None and index_exists(out_dir) if documents
-            else not pages_changed(indexed, report) and index_is_current(out_dir, indexed)):
+    if documents:
+        current = documents.indexer is None and index_exists(out_dir)  # none started: the index is theirs
+    else:
+        current = not pages_changed(indexed, report) and index_is_current(out_dir, indexed)
+    if current:
         result = SearchResult("unchanged", index_page_count(out_dir), "search index unchanged")
     else:
         try:
@@ -186,14 +189,12 @@ def is_paper_page(path: str) -> bool:
 class Indexer:
     """One Pagefind run over the HTML under `site_dir` (`glob`: the paper pages), started at once.
 
-    A build may start it on stand-ins for the pages (`SearchDocuments`) and go on rendering. `finish()` waits
-    for the bundle (in `bundle`, a temporary directory) and returns its page count; `close()`
-    stops the run if it is still going and removes the temporary directory.
+    A build may start it on stand-ins for the pages (`SearchDocuments`) and go on rendering.
+    `finish()` waits for the bundle (in `bundle`, a temporary directory) and returns its page
+    count; `close()` stops the run if it is still going and removes the temporary directory.
     """
 
-    def __init__(self, site_dir: Path, glob: str | None = PAPER_PAGES, pages: list[str] | None = None):
-        self.pages = pages
-        """The pages it was started on, when the caller said."""
+    def __init__(self, site_dir: Path, glob: str | None = PAPER_PAGES):
         executable = pagefind_executable()
         self._temp = tempfile.TemporaryDirectory(prefix="sitegen-pagefind-")
         self.bundle = Path(self._temp.name) / INDEX_DIR
@@ -266,8 +267,10 @@ class SearchDocuments:
     def check(self, path: str, page: bytes) -> None:
         """Note whether Pagefind finds in `page` what it finds in the stand-in for `path`."""
         body = self.bodies.get(path)
+        if body is None:
+            return
         tag = _HTML_TAG.search(page)
-        if (body is not None and tag is not None and tag.group() == self.html_tag and body in page
+        if (tag is not None and tag.group() == self.html_tag and body in page
                 and _seen_by_pagefind(page) == _seen_by_pagefind(body)):
             self.matched.add(path)
 
@@ -326,8 +329,9 @@ def start_index(render_block: Callable[[dict], str], pages: Sequence[PageJob], o
         for path in sorted(documents.bodies):
             digest.update(b"\0%s\0%s" % (path.encode(), documents.bodies[path]))
         documents.digest = digest.hexdigest()
-        if (read_state(out_dir, INDEX_STATE) or {}).get("documents") != documents.digest or not index_exists(out_dir):
-            documents.indexer = Indexer(directory, glob=None, pages=sorted(documents.bodies))
+        last = read_state(out_dir, INDEX_STATE) or {}
+        if last.get("documents") != documents.digest or not index_exists(out_dir):
+            documents.indexer = Indexer(directory, glob=None)
     except BaseException:
         documents.close()
         raise
