@@ -13,7 +13,7 @@ from jinja2 import Environment
 from . import feeds
 from .config import RULES_FILE, Config
 from .content import read_notes, read_pages
-from .diagnostics import BuildError, Diagnostic
+from .diagnostics import BuildCancelled, BuildError, Diagnostic
 from .listings import read_listings
 from .inputs import fingerprint
 from .output import SiteWriter, all_present, check_output_dir, read_state, write_state
@@ -74,13 +74,17 @@ class BuildCache:
 
 @dataclass
 class Stopwatch:
-    """Times named stages; reports each as it ends when given a callback."""
+    """Times named stages; reports each as it ends when given a callback, and stops the build
+    with BuildCancelled before a stage once `cancelled()` is true."""
 
     on_stage: Callable[[str, float], None] | None = None
+    cancelled: Callable[[], bool] | None = None
     timings: list[tuple[str, float]] = field(default_factory=list)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        if self.cancelled and self.cancelled():
+            raise BuildCancelled(name)
         start = time.perf_counter()
         yield
         elapsed = time.perf_counter() - start
@@ -91,7 +95,8 @@ class Stopwatch:
 
 def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = False, force: bool = False,
           on_stage: Callable[[str, float], None] | None = None, workers: int | None = None,
-          cache: BuildCache | None = None, quick: bool = False) -> BuildResult:
+          cache: BuildCache | None = None, quick: bool = False,
+          cancelled: Callable[[], bool] | None = None) -> BuildResult:
     """Read, merge, render and write the site; raise BuildError before writing anything if it fails.
 
     `workers` processes share the work of the slow stages (default: one per CPU); the output
@@ -100,13 +105,14 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
     `BuildResult.exact`), and `papers.json`, the feeds, the sitemap and the search index are
     left as they are for the exact build that should follow.
     When nothing the build reads changed since the last complete build into `out_dir` and all
-    its files are there, nothing is done.
+    its files are there, nothing is done. Once `cancelled()` is true, the build stops with
+    BuildCancelled at the next stage or while the search indexer runs.
     """
     check_output_dir(out_dir, config.root, force=force)
     workers = workers or default_workers()
     keep = cache is not None  # a one-off build records nothing for a next one
     cache = cache if keep else BuildCache()
-    watch = Stopwatch(on_stage)
+    watch = Stopwatch(on_stage, cancelled)
     theme = site_theme(config.root)
     with watch.stage("check"):
         inputs = fingerprint(config, theme)
@@ -184,7 +190,7 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
             with watch.stage("search"):
                 indexed = update_index(out_dir, list(rendered.indexed), html, report, inputs=inputs,
                                        documents=documents if documents and documents.stand_for(rendered.indexed)
-                                       else None)
+                                       else None, cancelled=cancelled)
         else:
             indexed = update_index(out_dir, list(rendered.indexed), html, report, enabled=False)
     rules_note = () if taxonomy.terms else (

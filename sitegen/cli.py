@@ -141,7 +141,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     cache = BuildCache()  # what each rebuild can reuse from the last one
 
-    def rebuild(pages_written) -> None:
+    def rebuild(pages_written, superseded) -> None:
         config = load_config(source, args.base_url)
         if config.base_path != base_path:
             raise BuildError(CONFIG_FILE, 0, f"the base URL now puts the site under {config.base_path}, but "
@@ -153,8 +153,9 @@ def run_serve(args: argparse.Namespace) -> int:
         try:
             result = build(config, out_dir, cache=cache, quick=True,
                            on_stage=lambda stage, _: pages_written() if stage == "write" else None)
-            if not result.exact:  # browsers reload now; the related papers catch up right after
-                result = build(config, out_dir, cache=cache)
+            if not result.exact:  # browsers reload now; the related papers catch up right after,
+                # unless files change meanwhile: the next rebuild reloads the browsers first
+                result = build(config, out_dir, cache=cache, cancelled=superseded)
         finally:
             gc.enable()
             gc.collect()

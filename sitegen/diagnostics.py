@@ -27,3 +27,9 @@ class BuildError(Exception):
     def __init__(self, file: str, line: int, message: str):
         self.diagnostic = Diagnostic(file, line, message)
         super().__init__(str(self.diagnostic))
+
+
+class BuildCancelled(Exception):
+    """A build stopped because its caller asked it to (the preview server, when files change
+    during a build that only catches up), before the stage it names or during it (`pagefind`):
+    what is left undone is left as by a failed build, for the next build to do."""

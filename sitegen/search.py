@@ -29,6 +29,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +37,7 @@ from typing import TYPE_CHECKING
 
 from markupsafe import escape
 
-from .diagnostics import BuildError
+from .diagnostics import BuildCancelled, BuildError
 from .output import (MANIFEST, WriteReport, link_files, read_state, remove_links, remove_subtree,
                      replace_subtree, write_state)
 from .parallel import fork_imap
@@ -60,6 +61,8 @@ INDEXED_BLOCK = "indexed"
 _HTML_TAG = re.compile(rb"<html[\s>][^>]*")
 _CHUNK = 64
 """Stand-ins a worker writes at a time."""
+POLL = 0.05
+"""Seconds between asking whether to stop waiting for Pagefind."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,8 @@ class SearchResult:
 
 
 def update_index(out_dir: Path, indexed: list[str], html: list[str], report: WriteReport, *,
-                 enabled: bool = True, inputs: str = "", documents: SearchDocuments | None = None) -> SearchResult:
+                 enabled: bool = True, inputs: str = "", documents: SearchDocuments | None = None,
+                 cancelled: Callable[[], bool] | None = None) -> SearchResult:
     """Bring `out_dir/pagefind/` up to date with the pages just written.
 
     `indexed` are the pages the index holds (sorted), `html` every page of the build, `report`
@@ -84,7 +88,8 @@ def update_index(out_dir: Path, indexed: list[str], html: list[str], report: Wri
     made from the same. Without them, Pagefind runs over the pages when one was written or
     removed, or the index is missing or older than the pages (a build with `enabled=False`,
     `--no-search`, or one stopped before indexing). The index notes `inputs`, the fingerprint
-    of what the build read (see `index_holds`).
+    of what the build read (see `index_holds`). Once `cancelled()` is true, Pagefind is stopped
+    and BuildCancelled raised: the index in the output stays as it was, older than the pages.
     """
     if not enabled:
         return SearchResult("skipped", None, "search index not updated (--no-search)")
@@ -99,7 +104,7 @@ def update_index(out_dir: Path, indexed: list[str], html: list[str], report: Wri
         result = SearchResult("unchanged", index_page_count(out_dir), "search index unchanged")
     else:
         try:
-            pages = build_index(out_dir, indexed, html, documents.indexer if documents else None)
+            pages = build_index(out_dir, indexed, html, documents.indexer if documents else None, cancelled)
         except BuildError:
             remove_subtree(out_dir, INDEX_DIR)  # stale now: the next build must not keep it
             raise
@@ -147,7 +152,8 @@ def index_page_count(out_dir: Path) -> int | None:
         return None
 
 
-def build_index(out_dir: Path, indexed: list[str], html: list[str], started: Indexer | None = None) -> int:
+def build_index(out_dir: Path, indexed: list[str], html: list[str], started: Indexer | None = None,
+                cancelled: Callable[[], bool] | None = None) -> int:
     """Run Pagefind over the `indexed` pages of `out_dir` and swap the new bundle in as
     `out_dir/pagefind/`; return its page count. `html` is every HTML page of the build.
 
@@ -166,7 +172,7 @@ def build_index(out_dir: Path, indexed: list[str], html: list[str], started: Ind
         links = link_files(out_dir, indexed, "search-pages")
         indexer = Indexer(links, glob=None)
     try:
-        pages = indexer.finish()
+        pages = indexer.finish(cancelled)
         replace_subtree(out_dir, INDEX_DIR, indexer.bundle)
         os.utime(out_dir / INDEX_DIR / ENTRY_FILE)  # newer than the pages and manifest, however early it began
     finally:
@@ -214,12 +220,17 @@ class Indexer:
     def _output(self) -> str:
         return self._log.read_text("utf-8", errors="replace")
 
-    def finish(self) -> int:
-        """Wait for the run; its page count, or a BuildError if it failed."""
-        try:
-            returncode = self._process.wait(timeout=3600)
-        except subprocess.TimeoutExpired:
-            returncode = None
+    def finish(self, cancelled: Callable[[], bool] | None = None) -> int:
+        """Wait for the run; its page count, or a BuildError if it failed. Raises BuildCancelled
+        once `cancelled()` is true (asked every `POLL` seconds); `close()` then stops the run."""
+        returncode, deadline = None, time.monotonic() + 3600
+        while returncode is None and time.monotonic() < deadline:
+            if cancelled and cancelled():
+                raise BuildCancelled(INDEX_DIR)
+            try:
+                returncode = self._process.wait(timeout=POLL if cancelled else 3600)
+            except subprocess.TimeoutExpired:
+                pass
         if returncode != 0 or not (self.bundle / ENTRY_FILE).is_file():
             output = [line for line in self._output().splitlines() if line.strip()][-5:]
             raise BuildError(INDEX_DIR, 0, "Pagefind failed to index the site ("

@@ -44,7 +44,7 @@ from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
 from .content import is_junk
-from .diagnostics import BuildError, Diagnostic
+from .diagnostics import BuildCancelled, BuildError, Diagnostic
 
 QUIET = 0.1
 """Seconds without file events before a rebuild starts."""
@@ -59,12 +59,14 @@ PING_INTERVAL = 15.0
 CONNECTION_TIMEOUT = 10.0
 """Seconds a client may take to send a request or take a response."""
 
-Rebuild = Callable[[Callable[[], None]], None]
-"""`rebuild(pages_written)`: bring the output directory up to date with the sources.
+Rebuild = Callable[[Callable[[], None], Callable[[], bool]], None]
+"""`rebuild(pages_written, superseded)`: bring the output directory up to date with the sources.
 
 Raises `BuildError` when the sources are wrong, leaving the previous output in place. May call
 `pages_written()` as soon as the pages are on disk, so browsers reload before slower later
-stages (the search index) finish; returning counts as written too.
+stages (the search index) finish; returning counts as written too. `superseded()` turns true
+when files change again (or the server stops): after `pages_written()`, the rebuild may then
+give up its later stages by raising `BuildCancelled`, and the next rebuild does them.
 """
 
 
@@ -149,7 +151,7 @@ class Rebuilder:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop after the build in progress, if any.
+        """Stop after the build in progress, if any (one that only catches up stops early).
 
         Another Ctrl-C while waiting does not cut the build short: the build thread would go
         on writing into the output while it is removed (a traceback, and a temporary output
@@ -204,7 +206,12 @@ class Rebuilder:
         self._log(f"building{why}")
         try:
             self._before_build()
-            self._rebuild(pages_written)
+            self._rebuild(pages_written, self._superseded)
+        except BuildCancelled:
+            pages_written()
+            self._log(f"stopped after {time.perf_counter() - started:.2f} s: "
+                      + ("the server is stopping" if self._stopping else "files changed, building again"))
+            return
         except BuildError as error:
             self._fail(error.diagnostic)
             return
@@ -214,6 +221,10 @@ class Rebuilder:
             return
         pages_written()
         self._log(f"built in {time.perf_counter() - started:.2f} s")
+
+    def _superseded(self) -> bool:
+        """Whether a change came in, or the server is stopping, since this build began."""
+        return self._first is not None or self._stopping
 
     def _fail(self, diagnostic: Diagnostic) -> None:
         self._log(f"error: {diagnostic}")

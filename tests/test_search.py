@@ -9,9 +9,15 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+import pytest
+
 from conftest import copy_seed_source, run_sitegen
+from sitegen.build import build
+from sitegen.config import load_config
+from sitegen.diagnostics import BuildCancelled
 from sitegen.output import replace_subtree
 from sitegen.search import pagefind_executable
 
@@ -230,6 +236,49 @@ def test_a_build_that_fails_after_pagefind_began_stops_it_and_writes_nothing(tmp
     assert not site.exists()
     assert list(tmp.iterdir()) == [], "Pagefind's stand-ins and temporary bundle are removed"
     assert not [cmdline for cmdline in _command_lines() if str(tmp) in cmdline], "no Pagefind is left running"
+
+
+@pytest.mark.parametrize("stop_after", ["render", "write"])
+def test_a_cancelled_build_stops_pagefind_and_the_next_build_catches_up(tmp_path, monkeypatch, stop_after) -> None:
+    """The preview's catch-up build gives way when files change. Cancelled before the write, it
+    leaves the output as it was; cancelled while Pagefind runs, the pages written and the old
+    index, which the next build sees is stale. Either way no Pagefind and no stand-ins are left."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    source = copy_seed_source(tmp_path / "source")
+    site = tmp_path / "site"
+    build(load_config(source), site)
+    before = {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    listing = next((source / "content" / "listings").glob("000_*.txt"))
+    listing.chmod(0o644)
+    listing.write_text(listing.read_text() + EXTRA_PAPER)
+
+    ended: list[str] = []
+    asked_after: list[str] = []
+
+    def cancelled() -> bool:
+        """True once `stop_after` has ended, from the second question on: after the write, the
+        first is asked before the search stage and the next ones while Pagefind runs."""
+        if stop_after in ended:
+            asked_after.append(stop_after)
+        return len(asked_after) > (1 if stop_after == "write" else 0)
+
+    with pytest.raises(BuildCancelled):
+        build(load_config(source), site, on_stage=lambda stage, _: ended.append(stage), cancelled=cancelled)
+    paper_page = site / "papers" / "a-freshly-added-paper-about-tensor-cores" / "index.html"
+    if stop_after == "render":
+        assert "write" not in ended and not paper_page.exists()
+        assert {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()} == before
+    else:
+        assert ended[-1] == "write" and paper_page.exists(), "the pages are written"
+        assert page_count(site) == 175, "the last index is kept: search works meanwhile"
+    assert list(tmp.iterdir()) == [], "Pagefind's stand-ins and temporary bundle are removed"
+    assert not [cmdline for cmdline in _command_lines() if str(tmp) in cmdline], "no Pagefind is left running"
+
+    result = build(load_config(source), site)
+    assert result.search == "search index: 176 pages" and page_count(site) == 176
 
 
 def test_the_index_of_the_stand_ins_is_the_index_of_the_pages(tmp_path) -> None:

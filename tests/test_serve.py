@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from serve_process import REPO, ServeProcess, copy_site, strip_livereload, wait_until
-from sitegen.diagnostics import BuildError
+from sitegen.diagnostics import BuildCancelled, BuildError
 from sitegen.serve import Broadcast, Rebuilder, SiteFiles, inject, is_junk
 
 LISTING = "content/listings/000_e0f5f16c55c27fa1.txt"
@@ -353,7 +353,7 @@ def test_a_broken_sitegen_toml_at_start_is_an_error(site: Path):
 def test_a_stream_of_changes_cannot_starve_the_rebuild():
     """Changes every 20 ms for 2.5 s: builds start within the maximum wait, not after the stream."""
     started: list[float] = []
-    rebuilder = Rebuilder(lambda written: started.append(time.monotonic()), Broadcast(),
+    rebuilder = Rebuilder(lambda written, superseded: started.append(time.monotonic()), Broadcast(),
                           before_build=lambda: None, log=lambda message: None)
     rebuilder.start()
     try:
@@ -369,7 +369,7 @@ def test_a_stream_of_changes_cannot_starve_the_rebuild():
 
 def test_a_burst_of_changes_is_one_rebuild():
     started: list[float] = []
-    rebuilder = Rebuilder(lambda written: started.append(time.monotonic()), Broadcast(),
+    rebuilder = Rebuilder(lambda written, superseded: started.append(time.monotonic()), Broadcast(),
                           before_build=lambda: None, log=lambda message: None)
     rebuilder.start()
     try:
@@ -382,18 +382,45 @@ def test_a_burst_of_changes_is_one_rebuild():
     assert len(started) == 1
 
 
+def test_a_rebuild_that_catches_up_gives_way_to_changes_and_to_stopping():
+    """After `pages_written()`, a rebuild may stop once `superseded()`: when files change (the
+    next rebuild starts) and when the server stops (it stops without waiting for the rest)."""
+    calls: list[int] = []
+    log: list[str] = []
+
+    def rebuild(written, superseded):
+        calls.append(len(calls))
+        written()
+        wait_until(superseded, 10, "the rebuild to be superseded")
+        raise BuildCancelled("search")
+
+    broadcast = Broadcast()
+    rebuilder = Rebuilder(rebuild, broadcast, before_build=lambda: None, log=log.append)
+    rebuilder.start()
+    try:
+        rebuilder.changed("content/listings/a.txt")
+        wait_until(lambda: calls, 5, "a rebuild")
+        rebuilder.changed("content/listings/a.txt")
+        wait_until(lambda: len(calls) == 2, 5, "the next rebuild")
+    finally:
+        rebuilder.stop()
+    stopped = [line for line in log if line.startswith("stopped after")]
+    assert len(stopped) == 2 and "files changed" in stopped[0] and "server is stopping" in stopped[1], log
+    assert broadcast.state.error is None and broadcast.state.build.endswith("-2"), "both wrote their pages"
+
+
 def test_a_failed_rebuild_keeps_the_build_id_and_carries_the_error():
     broadcast = Broadcast()
     first = broadcast.state
 
-    def failing(written):
+    def failing(written, superseded):
         raise BuildError("templates/x.html", 4, "bad <tag> & more")
 
     rebuilder = Rebuilder(failing, broadcast, before_build=lambda: None, log=lambda message: None)
     rebuilder.build(set())
     assert broadcast.state.build == first.build
     assert '"where": "templates/x.html:4"' in broadcast.state.to_json()
-    rebuilder = Rebuilder(lambda written: None, broadcast, before_build=lambda: None,
+    rebuilder = Rebuilder(lambda written, superseded: None, broadcast, before_build=lambda: None,
                           log=lambda message: None)
     rebuilder.build(set())
     assert broadcast.state.build != first.build and broadcast.state.error is None

@@ -117,6 +117,26 @@ def test_a_listing_deleted_during_a_rebuild(big, tmp_path):
     assert "Traceback" not in big.output()
 
 
+def test_a_save_while_the_rebuild_catches_up_is_built_at_once(big, tmp_path):
+    """A rebuild writes the pages, then catches up (related papers, data files, search index): a
+    save meanwhile stops that and is built at once; the output still ends as a clean build's."""
+    lines = len(big.stderr)
+    listing = big.site / LISTINGS / "big.txt"
+    listing.write_text(listing.read_text().replace("number 11 on", "number eleven on"))
+    wait_until(lambda: any("pages written" in line for line in big.stderr[lines:]), 60,
+               f"the pages of the first save\n{big.output()[-2000:]}")
+    listing.write_text(listing.read_text().replace("number 12 on", "number twelve on"))
+    assert "built in" in _quiet(big), big.output()[-3000:]
+    log = "\n".join(big.stderr[lines:])
+    assert "stopped after" in log and "files changed, building again" in log, log
+    assert big.state()["error"] is None
+    result = build(big.site, tmp_path / "clean", "-q", "--no-search")
+    assert result.returncode == 0, result.stderr
+    assert _served_tree(big.out) == _served_tree(tmp_path / "clean"), "the output is exactly a clean build"
+    assert b"number twelve on" in big.get("papers.json")
+    assert "Traceback" not in big.output()
+
+
 def test_50_saves_a_second_for_2_seconds(tmp_path):
     site = _small_site(tmp_path / "site")
     listing = site / LISTINGS / "small.txt"
