@@ -7,6 +7,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, fields
 from datetime import date
+from functools import lru_cache
 
 from .diagnostics import Diagnostic
 from .links import Link, find_links
@@ -62,12 +63,18 @@ class Paper:
         return self.published.year if self.published else None
 
 
+TITLES_KEPT = 1 << 16
+"""Titles whose key and slug are remembered: the preview's rebuilds merge the same titles again."""
+
+
+@lru_cache(maxsize=TITLES_KEPT)
 def title_key(title: str) -> str:
     """Fold case, punctuation and white space so that copies of a title compare equal."""
     text = unicodedata.normalize("NFKC", title).casefold()
     return _NON_WORD.sub(" ", text).strip()
 
 
+@lru_cache(maxsize=TITLES_KEPT)
 def slugify(text: str) -> str:
     """ASCII, lower-case, dash-separated; empty when nothing readable is left."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()

@@ -242,19 +242,14 @@ def once_per_build(env: jinja2.Environment) -> Callable:
 
 def _unchanged(entry: Rendered, context: dict, lookups: dict) -> bool:
     """Whether every read of a page finds what it found when the page was rendered."""
-    found = []
-    for read, value in zip(entry.reads, entry.values):
-        now = _look_up(context, read, lookups)
-        if (now is not value and not (type(now) in _SIMPLE and now == value)
-                and not (now is not MISSING and value is not MISSING and _equal(now, value))):
-            return False
-        found.append(now)
-    entry.values = tuple(found)  # the equal values of this build: let the old objects go
+    found = tuple([context.get(read[0], MISSING) if len(read) == 1 else _look_up(context, read, lookups)
+                   for read in entry.reads])
+    if not _equal(found, entry.values):  # one comparison in C for most pages; else value by value
+        for now, value in zip(found, entry.values):
+            if now is not value and (now is MISSING or value is MISSING or not _equal(now, value)):
+                return False
+    entry.values = found  # the equal values of this build: let the old objects go
     return True
-
-
-_SIMPLE = frozenset({str, int})
-"""Types whose values compare without the guarded `_equal` (most values a page reads: a title, a count)."""
 
 
 def _equal(a: object, b: object) -> bool:
@@ -266,17 +261,16 @@ def _equal(a: object, b: object) -> bool:
 
 def _look_up(context: dict, read: tuple, lookups: dict) -> object:
     """What `read` finds in `context`, with look-ups shared between pages of one build."""
-    value = context.get(read[0], MISSING)
+    root = context.get(read[0], MISSING)
+    key = (id(root), read)  # pages share most roots (the site, the listings): each read is made once
+    if key in lookups:
+        return lookups[key][1]
+    value = root
     for step in read[1:]:
         if value is MISSING:
-            return MISSING
-        key = (id(value), step)
-        if key in lookups:
-            value = lookups[key][1]
-            continue
-        found = _step(value, step)
-        lookups[key] = (value, found)  # holds `value`, so its id is not reused meanwhile
-        value = found
+            break
+        value = _step(value, step)
+    lookups[key] = (root, value)  # holds `root`, so its id is not reused meanwhile
     return value
 
 
