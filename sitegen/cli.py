@@ -158,7 +158,8 @@ def run_serve(args: argparse.Namespace) -> int:
                 result = build(config, out_dir, cache=cache, cancelled=superseded)
         finally:
             gc.enable()
-            gc.collect()
+            if not superseded():  # else the next rebuild, which starts at once, collects after its pages
+                gc.collect()
         print_warnings(result)
 
     theme = default_theme_dir()  # watched too, for whoever edits the default theme in a checkout

@@ -46,7 +46,7 @@ from watchdog.observers.polling import PollingObserver
 from .content import is_junk
 from .diagnostics import BuildCancelled, BuildError, Diagnostic
 
-QUIET = 0.1
+QUIET = 0.05
 """Seconds without file events before a rebuild starts."""
 MAX_WAIT = 1.0
 """Seconds after the first unhandled event by which a rebuild starts, quiet or not."""
