@@ -153,20 +153,14 @@ class Rebuilder:
     def stop(self) -> None:
         """Stop after the build in progress, if any (one that only catches up stops early).
 
-        Another Ctrl-C while waiting does not cut the build short: the build thread would go
-        on writing into the output while it is removed (a traceback, and a temporary output
-        directory left behind).
+        `serve` holds further Ctrl-Cs meanwhile (`_hold_interrupts`): the build thread would go
+        on writing into the output while it is removed.
         """
         with self._cond:
             self._stopping = True
             self._cond.notify()
-        # Not Thread.join: on Python < 3.13 a join interrupted by Ctrl-C marks the thread as
-        # stopped while it still runs (CPython gh-90882), and the output would be removed under it.
-        while self._thread.is_alive() and not self._done.is_set():
-            try:
-                self._done.wait()
-            except KeyboardInterrupt:
-                self._log("finishing the build in progress, then stopping")
+        if self._thread.is_alive():
+            self._done.wait()
 
     def _run(self) -> None:
         try:
@@ -339,14 +333,13 @@ def serve(rebuild: Rebuild, out_dir: Path, *, watch: list[Path], base_path: str 
     except KeyboardInterrupt:
         _log("stopping")
     finally:
+        _hold_interrupts(previous_sigterm is not None)
         broadcast.close()
         server.server_close()
         if watcher is not None:
             watcher.stop()
         if rebuilder is not None:
             rebuilder.stop()
-        if previous_sigterm is not None:
-            signal.signal(signal.SIGTERM, previous_sigterm)
 
 
 def _on_sigterm_interrupt():
@@ -356,6 +349,15 @@ def _on_sigterm_interrupt():
     if threading.current_thread() is not threading.main_thread():
         return None
     return signal.signal(signal.SIGTERM, interrupt)
+
+
+def _hold_interrupts(main_thread: bool) -> None:
+    """While and after the server stops, Ctrl-C and SIGTERM only say it is stopping: cutting
+    short the build in progress, or the removal of the temporary output after `serve` returns,
+    would leave files behind. The process ends once that is done."""
+    if main_thread:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda signum, frame: _log("stopping; one moment"))
 
 
 def _listen_error(host: str, port: int, error: BaseException) -> str:
