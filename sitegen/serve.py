@@ -352,12 +352,13 @@ def _on_sigterm_interrupt():
 
 
 def _hold_interrupts(main_thread: bool) -> None:
-    """While and after the server stops, Ctrl-C and SIGTERM only say it is stopping: cutting
-    short the build in progress, or the removal of the temporary output after `serve` returns,
-    would leave files behind. The process ends once that is done."""
+    """While and after the server stops, Ctrl-C and SIGTERM are ignored: cutting short the build
+    in progress, or the removal of the temporary output after `serve` returns, would leave files
+    behind. The process ends once that is done. (Ignored, not handled: Python puts back the
+    default action of signals it handles as it exits, and one arriving then would kill it.)"""
     if main_thread:
         for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda signum, frame: _log("stopping; one moment"))
+            signal.signal(signum, signal.SIG_IGN)
 
 
 def _listen_error(host: str, port: int, error: BaseException) -> str:
