@@ -134,8 +134,6 @@ class Rebuilder:
         self._changes: set[str] = set()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="sitegen-rebuild", daemon=True)
-        self._done = threading.Event()
-        """Set when the thread has finished its last build."""
 
     def changed(self, path: str) -> None:
         """Note a change; called from the watcher thread."""
@@ -160,14 +158,11 @@ class Rebuilder:
             self._stopping = True
             self._cond.notify()
         if self._thread.is_alive():
-            self._done.wait()
+            self._thread.join()
 
     def _run(self) -> None:
-        try:
-            while (changes := self._next_changes()) is not None:
-                self.build(changes)
-        finally:
-            self._done.set()
+        while (changes := self._next_changes()) is not None:
+            self.build(changes)
 
     def _next_changes(self) -> set[str] | None:
         """Wait for changes, then for quiet or the maximum wait; None when stopping."""
@@ -318,7 +313,7 @@ def serve(rebuild: Rebuild, out_dir: Path, *, watch: list[Path], base_path: str 
     except (OSError, OverflowError) as error:
         raise ServeError(_listen_error(host, port, error)) from None
     url = f"http://{_url_host(host)}:{server.server_address[1]}{base_path}"
-    previous_sigterm = _on_sigterm_interrupt()
+    _on_sigterm_interrupt()
     watcher = rebuilder = None
     try:
         rebuilder = Rebuilder(rebuild, broadcast, before_build=lambda: watcher.sync(), log=_log)
@@ -333,7 +328,7 @@ def serve(rebuild: Rebuild, out_dir: Path, *, watch: list[Path], base_path: str 
     except KeyboardInterrupt:
         _log("stopping")
     finally:
-        _hold_interrupts(previous_sigterm is not None)
+        _hold_interrupts()
         broadcast.close()
         server.server_close()
         if watcher is not None:
@@ -342,21 +337,20 @@ def serve(rebuild: Rebuild, out_dir: Path, *, watch: list[Path], base_path: str 
             rebuilder.stop()
 
 
-def _on_sigterm_interrupt():
-    """Make SIGTERM stop the server like Ctrl-C does; returns the previous handler."""
+def _on_sigterm_interrupt() -> None:
+    """Make SIGTERM stop the server like Ctrl-C does (signals reach the main thread only)."""
     def interrupt(signum, frame):
         raise KeyboardInterrupt
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.signal(signal.SIGTERM, interrupt)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
 
 
-def _hold_interrupts(main_thread: bool) -> None:
+def _hold_interrupts() -> None:
     """While and after the server stops, Ctrl-C and SIGTERM are ignored: cutting short the build
     in progress, or the removal of the temporary output after `serve` returns, would leave files
     behind. The process ends once that is done. (Ignored, not handled: Python puts back the
     default action of signals it handles as it exits, and one arriving then would kill it.)"""
-    if main_thread:
+    if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, signal.SIG_IGN)
 
