@@ -95,15 +95,19 @@ class Stopwatch:
 
 def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = False, force: bool = False,
           on_stage: Callable[[str, float], None] | None = None, workers: int | None = None,
-          cache: BuildCache | None = None, quick: bool = False,
-          cancelled: Callable[[], bool] | None = None) -> BuildResult:
+          cache: BuildCache | None = None, quick: bool = False, only: frozenset[str] | None = None,
+          cancelled: Callable[[], bool] | None = None,
+          on_write: Callable[[tuple[str, ...]], None] | None = None) -> BuildResult:
     """Read, merge, render and write the site; raise BuildError before writing anything if it fails.
 
     `workers` processes share the work of the slow stages (default: one per CPU); the output
     does not depend on it. `cache` is what the last build in this process left (the preview
     server's); with `quick`, related papers are reused from it when the corpus changed (see
     `BuildResult.exact`), and `papers.json`, the feeds, the sitemap and the search index are
-    left as they are for the exact build that should follow.
+    left as they are for the exact build that should follow. With `only` (output paths, such as
+    the pages open in the preview's browsers), a quick build renders just those pages and leaves
+    every other file as it is. `on_write(paths)` is told the files written or removed as soon as
+    they are on disk (before the search index).
     When nothing the build reads changed since the last complete build into `out_dir` and all
     its files are there, nothing is done. Once `cancelled()` is true, the build stops with
     BuildCancelled at the next stage or while the search indexer runs.
@@ -111,6 +115,7 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
     check_output_dir(out_dir, config.root, force=force)
     workers = workers or default_workers()
     keep = cache is not None  # a one-off build records nothing for a next one
+    quick = quick or only is not None
     cache = cache if keep else BuildCache()
     watch = Stopwatch(on_stage, cancelled)
     theme = site_theme(config.root)
@@ -157,14 +162,17 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
         with watch.stage("render"):
             for path, data in assets.items():
                 writer.add(path, data)
-            rendered = render_pages(env, site_pages(site, env), writer, root=config.root, watched=WATCHED,
+            rendered = render_pages(env, site_pages(site, env, only), writer, root=config.root, watched=WATCHED,
                                     workers=workers, cache=cache.pages if keep else None, key=every_page,
                                     nice=GIVE_WAY if documents and documents.indexer else 0,
                                     seen=documents.check if documents else None,
-                                    parts=(INDEXED_BLOCK, documents.bodies) if documents else None)
+                                    parts=(INDEXED_BLOCK, documents.bodies) if documents else None,
+                                    partial=only is not None)
             last_data = [p for p in sorted(writer.previous) if feeds.is_data_file(p)
-                         and (out_dir / p).is_file()] if quick else []
-            if "papers.json" in last_data:
+                         and (out_dir / p).is_file()] if quick and only is None else []
+            if only is not None:
+                exact = False  # the rest of the site is as the last build left it
+            elif "papers.json" in last_data:
                 # No browser shows these: the preview keeps the last ones and the exact build that
                 # follows writes them (at 10,000 papers they are a third of an edit's rebuild).
                 for path in last_data:
@@ -184,8 +192,10 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
             )) from None
         html = sorted(path for path in writer.paths if path.endswith(".html"))
         with watch.stage("write"):
-            report = writer.commit(keep=(INDEX_DIR + "/",), tidy=not quick)
+            report = writer.commit(keep=(INDEX_DIR + "/",), tidy=not quick, prune=only is None)
             note_files(cache.pages)
+        if on_write:
+            on_write(report.written + report.removed)
         if search and exact:  # an approximate build leaves the index to the exact one that follows
             with watch.stage("search"):
                 indexed = update_index(out_dir, list(rendered.indexed), html, report, inputs=inputs,

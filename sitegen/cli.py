@@ -141,7 +141,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     cache = BuildCache()  # what each rebuild can reuse from the last one
 
-    def rebuild(pages_written, superseded) -> None:
+    def rebuild(pages_written, superseded, viewed) -> None:
         config = load_config(source, args.base_url)
         if config.base_path != base_path:
             raise BuildError(CONFIG_FILE, 0, f"the base URL now puts the site under {config.base_path}, but "
@@ -151,11 +151,12 @@ def run_serve(args: argparse.Namespace) -> int:
         # once the pages are up to date instead.
         gc.disable()
         try:
-            result = build(config, out_dir, cache=cache, quick=True,
-                           on_stage=lambda stage, _: pages_written() if stage == "write" else None)
+            if viewed:  # the pages open in browsers first: they reload while the rest renders
+                build(config, out_dir, cache=cache, only=viewed, on_write=pages_written)
+            result = build(config, out_dir, cache=cache, quick=True, on_write=pages_written)
             if not result.exact:  # browsers reload now; the related papers catch up right after,
                 # unless files change meanwhile: the next rebuild reloads the browsers first
-                result = build(config, out_dir, cache=cache, cancelled=superseded)
+                result = build(config, out_dir, cache=cache, cancelled=superseded, on_write=pages_written)
         finally:
             gc.enable()
             if not superseded():  # else the next rebuild, which starts at once, collects after its pages

@@ -252,33 +252,48 @@ WATCHED = (Site, ListingView, TermView)
 """Context objects that reach many papers; `rendering` notes which parts of them a page reads."""
 
 
-def site_pages(site: Site, env: Environment) -> list[PageJob]:
-    """Every page of the site: output path, template and context; nothing is rendered yet."""
+def site_pages(site: Site, env: Environment, only: frozenset[str] | None = None) -> list[PageJob]:
+    """Every page of the site: output path, template and context; nothing is rendered yet.
+
+    With `only`, just the pages at those output paths, and little work spent on the others.
+    """
     common = _common_context(site, env)
     papers_by_slug, listing_by_slug = common["papers_by_slug"], common["listing_by_slug"]
     term_name = env.globals["term_name"]
     jobs: list[PageJob] = []
 
-    def page(path: str, template: str, **context) -> None:
-        jobs.append(PageJob(path, template, {**common, "page_path": _url_path(path), **context}))
+    def wanted(path: str) -> bool:
+        return only is None or path in only
 
-    page("index.html", "home.html",
-         recent=site.papers[:20],
-         popular=sorted((p for p in site.papers if p.upvotes), key=lambda p: (-p.upvotes, p.slug))[:10])
-    positions = {view.slug: {p.slug: i for i, p in enumerate(view.papers)} for view in site.listings}
-    for paper in site.papers:
-        page(_paper_path(paper), "paper.html", paper=paper, note=site.notes.get(paper.slug),
-             related=tuple(s for s in site.related.get(paper.slug, ()) if s in papers_by_slug),
-             **neighbours(paper, listing_by_slug, positions))
-    for path, context in paginate("papers/", "date", site.papers):  # 100 a page: small pages, cheap edits
-        page(path, "papers.html", **context)
+    def wanted_under(*prefixes: str) -> bool:
+        return only is None or any(path.startswith(prefixes) for path in only)
+
+    def page(path: str, template: str, **context) -> None:
+        if wanted(path):
+            jobs.append(PageJob(path, template, {**common, "page_path": _url_path(path), **context}))
+
+    if wanted("index.html"):
+        page("index.html", "home.html",
+             recent=site.papers[:20],
+             popular=sorted((p for p in site.papers if p.upvotes), key=lambda p: (-p.upvotes, p.slug))[:10])
+    if wanted_under("papers/"):
+        positions = {view.slug: {p.slug: i for i, p in enumerate(view.papers)} for view in site.listings}
+        for paper in site.papers:
+            if wanted(path := _paper_path(paper)):
+                page(path, "paper.html", paper=paper, note=site.notes.get(paper.slug),
+                     related=tuple(s for s in site.related.get(paper.slug, ()) if s in papers_by_slug),
+                     **neighbours(paper, listing_by_slug, positions))
+        for path, context in paginate("papers/", "date", site.papers):  # 100 a page: small pages, cheap edits
+            page(path, "papers.html", **context)
     page("listings/index.html", "listings.html")
     for view in site.listings:
         page(f"listings/{view.slug}/index.html", "listing.html", listing=view)
     for doc in site.pages:
         page(f"{doc.slug}/index.html", "page.html", doc=doc)
-    page("search/index.html", "search.html", filters=search_filters(site.papers, term_name))
-    _term_pages(site, page)
+    if wanted("search/index.html"):
+        page("search/index.html", "search.html", filters=search_filters(site.papers, term_name))
+    if wanted_under("topics/", "hardware/"):
+        _term_pages(site, page)
     page("404.html", "404.html")
     return jobs
 

@@ -93,7 +93,7 @@ class RenderReport:
 def render_pages(env: jinja2.Environment, jobs: list[PageJob], writer: SiteWriter, *, root: Path,
                  watched: tuple[type, ...], workers: int = 1, cache: PageCache | None = None,
                  key: object = None, nice: int = 0, seen: Callable[[str, bytes], None] | None = None,
-                 parts: tuple[str, Mapping[str, bytes]] | None = None) -> RenderReport:
+                 parts: tuple[str, Mapping[str, bytes]] | None = None, partial: bool = False) -> RenderReport:
     """Render `jobs` into `writer`, except pages `cache` shows unchanged; update `cache`.
 
     `watched` are the types of the context objects that reach many papers (besides lists and
@@ -103,7 +103,8 @@ def render_pages(env: jinja2.Environment, jobs: list[PageJob], writer: SiteWrite
     for each page rendered. `parts` is a block already rendered for some pages, with the same
     template and values: (its name, its UTF-8 HTML by page path); the pages take it as it is,
     unless `cache` is to note what they read. A template error becomes a BuildError naming the
-    template file and line (relative to `root`).
+    template file and line (relative to `root`). With `partial`, `jobs` are some of the site's
+    pages: `cache` keeps what it holds of the others.
     """
     if cache is not None and not cache.holds(key, writer.out_dir):
         cache.key, cache.out_dir, cache.pages = key, writer.out_dir, {}
@@ -145,7 +146,11 @@ def render_pages(env: jinja2.Environment, jobs: list[PageJob], writer: SiteWrite
                 values = tuple(_look_up(contexts[path], read, lookups) for read in reads)
                 fresh[path] = Rendered(reads, values, INDEXED_MARK in data)
     if cache is not None:  # call note_files() once the writer has committed
-        cache.pages = {job.path: fresh.get(job.path) or old[job.path] for job in jobs}
+        pages = {job.path: fresh.get(job.path) or old[job.path] for job in jobs}
+        if partial:
+            cache.pages.update(pages)
+        else:
+            cache.pages = pages
     return RenderReport(tuple(sorted(indexed)), len(todo), kept)
 
 

@@ -13,6 +13,11 @@ Threads:
   it), calls `rebuild()`, and publishes the new `BuildState`;
 - every event stream waits on that state and sends each new one to its browser, whose
   script reloads the page on a new build id or shows the build error over the page.
+
+Each event stream names the page its browser shows, so a rebuild can write the open pages
+first and reload their browsers before it writes the rest (as Hugo's fast render mode does).
+A build id tells which files it changed since the one before: a browser whose page is not
+among them stays as it is.
 """
 
 from __future__ import annotations
@@ -32,12 +37,14 @@ import threading
 import time
 import traceback
 import webbrowser
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import quote, unquote_to_bytes
+from urllib.parse import parse_qs, quote, unquote_to_bytes
 
 from watchdog import events
 from watchdog.observers import Observer
@@ -59,14 +66,17 @@ PING_INTERVAL = 15.0
 CONNECTION_TIMEOUT = 10.0
 """Seconds a client may take to send a request or take a response."""
 
-Rebuild = Callable[[Callable[[], None], Callable[[], bool]], None]
-"""`rebuild(pages_written, superseded)`: bring the output directory up to date with the sources.
+PagesWritten = Callable[[Collection[str] | None], None]
+Rebuild = Callable[[PagesWritten, Callable[[], bool], frozenset[str]], None]
+"""`rebuild(pages_written, superseded, viewed)`: bring the output directory up to date with the sources.
 
 Raises `BuildError` when the sources are wrong, leaving the previous output in place. May call
-`pages_written()` as soon as the pages are on disk, so browsers reload before slower later
-stages (the search index) finish; returning counts as written too. `superseded()` turns true
-when files change again (or the server stops): after `pages_written()`, the rebuild may then
-give up its later stages by raising `BuildCancelled`, and the next rebuild does them.
+`pages_written(changed)` each time files are on disk, with the output paths it wrote or removed
+(None: any), so browsers reload before slower later stages (the rest of the pages, the search
+index) finish; returning counts as written too. `viewed` are the output paths of the pages
+open in browsers, worth writing first. `superseded()` turns true when files change again (or
+the server stops): after `pages_written()`, the rebuild may then give up its later stages by
+raising `BuildCancelled`, and the next rebuild does them.
 """
 
 
@@ -79,18 +89,24 @@ class BuildState:
     """What the browsers are told."""
 
     build: str
-    """Id of the site on disk: changes with every successful build and every server start."""
+    """Id of the site on disk: changes each time a build writes files, and at every server start."""
     error: Diagnostic | None = None
     """Why the last rebuild failed, or None when it succeeded."""
+    since: str | None = None
+    """The id before this one."""
+    changed: frozenset[str] | None = None
+    """Output paths written or removed since the id before; None when any file may have changed."""
 
-    def to_json(self) -> str:
+    def to_json(self, page: str | None = None) -> str:
+        """The state as a browser showing `page` is told it: `changed` says whether that page changed."""
         error = self.error and {"where": f"{self.error.file}:{self.error.line}" if self.error.line
                                 else self.error.file, "message": self.error.message}
-        return json.dumps({"build": self.build, "error": error})
+        changed = None if self.changed is None or page is None else page in self.changed
+        return json.dumps({"build": self.build, "since": self.since, "changed": changed, "error": error})
 
 
 class Broadcast:
-    """The current `BuildState`, and a way to wait for the next one."""
+    """The current `BuildState`, a way to wait for the next one, and the pages browsers show."""
 
     def __init__(self) -> None:
         self._prefix = secrets.token_hex(4)
@@ -98,13 +114,37 @@ class Broadcast:
         self._cond = threading.Condition()
         self.state = BuildState(f"{self._prefix}-0")
         self.closed = False
+        self._viewers: Counter[str] = Counter()
 
-    def publish(self, *, new_site: bool, error: Diagnostic | None = None) -> None:
+    def publish(self, *, new_site: bool, error: Diagnostic | None = None,
+                changed: Collection[str] | None = None) -> None:
+        """A new state: with `new_site`, a new build id whose files `changed`; else the same id."""
         with self._cond:
+            state = self.state
             if new_site:
                 self._count += 1
-            self.state = BuildState(f"{self._prefix}-{self._count}", error)
+                state = BuildState(f"{self._prefix}-{self._count}", since=state.build,
+                                   changed=None if changed is None else frozenset(changed))
+            self.state = BuildState(state.build, error, state.since, state.changed)
             self._cond.notify_all()
+
+    @contextmanager
+    def viewing(self, page: str | None) -> Iterator[None]:
+        """While a browser shows `page` (an output path; None for a page that is not a file)."""
+        with self._cond:
+            self._viewers[page] += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._viewers[page] -= 1
+                if not self._viewers[page]:
+                    del self._viewers[page]
+
+    def viewed(self) -> frozenset[str]:
+        """Output paths of the pages open in browsers."""
+        with self._cond:
+            return frozenset(page for page in self._viewers if page is not None)
 
     def wait(self, seen: BuildState | None, timeout: float) -> BuildState:
         """The state once it differs from `seen`, or after `timeout` seconds."""
@@ -181,23 +221,30 @@ class Rebuilder:
     def build(self, changes: set[str]) -> None:
         """Rebuild now and publish the outcome; never raises an error of the build."""
         started = time.perf_counter()
-        announced = False
+        published = announced = False
 
-        def pages_written() -> None:
-            nonlocal announced
+        def pages_written(changed: Collection[str] | None = None) -> None:
+            nonlocal published, announced
+            self._broadcast.publish(new_site=True, changed=changed)
+            published = True
+            if changed is not None and not changed:
+                return  # a new id all the same: it takes down an error shown over the pages
+            seconds = time.perf_counter() - started
             if not announced:
-                announced = True
-                self._broadcast.publish(new_site=True)
-                self._log(f"pages written in {time.perf_counter() - started:.2f} s"
-                          + ("; reloading browsers" if changes else ""))
+                self._log(f"pages written in {seconds:.2f} s" + ("; reloading browsers" if changes else ""))
+            else:
+                self._log(f"{'' if changed is None else len(changed)} more files written in {seconds:.2f} s"
+                          .lstrip())
+            announced = True
 
         why = f" ({_describe(changes)} changed)" if changes else ""
         self._log(f"building{why}")
         try:
             self._before_build()
-            self._rebuild(pages_written, self._superseded)
+            self._rebuild(pages_written, self._superseded, self._broadcast.viewed())
         except BuildCancelled:
-            pages_written()
+            if not published:
+                pages_written()
             self._log(f"stopped after {time.perf_counter() - started:.2f} s: "
                       + ("the server is stopping" if self._stopping else "files changed, building again"))
             return
@@ -208,7 +255,8 @@ class Rebuilder:
             traceback.print_exc()
             self._fail(Diagnostic("sitegen", 0, f"internal error: {error!r}; see the terminal"))
             return
-        pages_written()
+        if not published:
+            pages_written()
         self._log(f"built in {time.perf_counter() - started:.2f} s")
 
     def _superseded(self) -> bool:
@@ -390,7 +438,7 @@ def _log(message: str) -> None:
 # --- HTTP ---------------------------------------------------------------------------------
 
 _LIVERELOAD_JS = """\
-(function (url, loaded) {
+(function (url, loaded, page) {
   "use strict";
   var source = null, overlay = null;
   function show(error) {
@@ -417,11 +465,16 @@ _LIVERELOAD_JS = """\
   }
   function connect() {
     if (source) return;
-    source = new EventSource(url);
+    source = new EventSource(page === null ? url : url + "?page=" + encodeURIComponent(page));
     source.onmessage = function (event) {
       var state = JSON.parse(event.data);
-      if (state.build !== loaded) location.reload();
-      else if (state.error) show(state.error);
+      if (state.build !== loaded) {
+        // Reload unless the build just after this page's changed other files only.
+        var kept = state.since === loaded && state.changed === false;
+        if (!kept) { location.reload(); return; }
+        loaded = state.build;
+      }
+      if (state.error) show(state.error);
       else if (overlay) { overlay.remove(); overlay = null; }
     };
     source.onerror = function () {
@@ -434,7 +487,7 @@ _LIVERELOAD_JS = """\
     else if (document.visibilityState === "visible") connect();
   });
   if (document.visibilityState !== "hidden") connect();
-})(%s, %s);
+})(%s, %s, %s);
 """
 
 _CONTENT_TYPES = {
@@ -472,11 +525,12 @@ class SiteFiles:
             return _is_ip(name) or name == socket.gethostname().lower()
         return False
 
-    def snippet(self) -> bytes:
-        """The live-reload script for a page of the build that is on disk now."""
-        url = json.dumps(self.base_path + EVENTS_PATH).replace("</", "<\\/")
-        build = json.dumps(self.broadcast.state.build)
-        return f"<script>\n{_LIVERELOAD_JS % (url, build)}</script>\n".encode()
+    def snippet(self, page: str | None = None) -> bytes:
+        """The live-reload script for `page` (an output path; None when no file was found) of the
+        build that is on disk now."""
+        url, build, page = (json.dumps(value).replace("</", "<\\/")
+                            for value in (self.base_path + EVENTS_PATH, self.broadcast.state.build, page))
+        return f"<script>\n{_LIVERELOAD_JS % (url, build, page)}</script>\n".encode()
 
 
 def _is_ip(name: str) -> bool:
@@ -559,7 +613,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             return
         rel = path[len(base):]
         if rel == EVENTS_PATH:
-            self._event_stream(head)
+            self._event_stream(head, parse_qs(query).get("page", [None])[0])
             return
         parts = [part for part in rel.split("/") if part]
         if any(part.startswith(".") for part in parts):
@@ -579,7 +633,9 @@ class RequestHandler(BaseHTTPRequestHandler):
         self._send_file(HTTPStatus.OK, file, head)
 
     def _send_file(self, status: int, file: Path, head: bool) -> None:
-        snippet = self.server.site.snippet()  # before reading: the page is at least this new
+        site = self.server.site
+        page = file.relative_to(site.root).as_posix() if status == HTTPStatus.OK else None
+        snippet = site.snippet(page)  # before reading: the page is at least this new
         try:
             data = file.read_bytes()
         except OSError:
@@ -620,8 +676,8 @@ class RequestHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
-    def _event_stream(self, head: bool) -> None:
-        """Server-sent events: the current BuildState now, then each new one."""
+    def _event_stream(self, head: bool, page: str | None) -> None:
+        """Server-sent events: the current BuildState now, then each new one, to a browser showing `page`."""
         broadcast = self.server.site.broadcast
         self.close_connection = True
         self.send_response(HTTPStatus.OK)
@@ -632,17 +688,20 @@ class RequestHandler(BaseHTTPRequestHandler):
         if head:
             return
         try:
-            self.wfile.write(b"retry: 1000\n\n")
-            seen = None
-            while not broadcast.closed:
-                state = broadcast.wait(seen, PING_INTERVAL)
-                if broadcast.closed:
-                    break
-                message = f"data: {state.to_json()}\n\n".encode() if state is not seen else b": ping\n\n"
-                self.wfile.write(message)
-                seen = state
+            with broadcast.viewing(page):
+                self._send_states(broadcast, page)
         except OSError:
             pass  # the browser went away
+
+    def _send_states(self, broadcast: Broadcast, page: str | None) -> None:
+        self.wfile.write(b"retry: 1000\n\n")
+        seen = None
+        while not broadcast.closed:
+            state = broadcast.wait(seen, PING_INTERVAL)
+            if broadcast.closed:
+                break
+            self.wfile.write(f"data: {state.to_json(page)}\n\n".encode() if state is not seen else b": ping\n\n")
+            seen = state
 
 
 def _decode_path(target: str) -> str | None:

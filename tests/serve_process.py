@@ -150,4 +150,4 @@ class ServeProcess:
 
 def strip_livereload(page: bytes) -> bytes:
     """A served page without the injected live-reload script: the bytes on disk."""
-    return re.sub(rb"<script>\n\(function \(url, loaded\).*?</script>\n", b"", page, count=1, flags=re.S)
+    return re.sub(rb"<script>\n\(function \(url, loaded, page\).*?</script>\n", b"", page, count=1, flags=re.S)

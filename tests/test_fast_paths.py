@@ -126,14 +126,30 @@ EDITS = {
 }
 
 
-@pytest.mark.parametrize("quick", [False, True], ids=["exact", "quick then exact"])
+OPEN = frozenset({"index.html", "listings/000-e0f5f16c55c27fa1/index.html", "papers/index.html",
+                  "papers/helpsteer2-open-source-dataset-for-training-top-performing-reward-models/index.html",
+                  "topics/alignment/index.html", "hardware/index.html", "search/index.html", "404.html",
+                  "no/such/page.html"})
+"""Pages the preview's browsers show: one of each kind, and one the site does not have."""
+
+
+@pytest.mark.parametrize("steps", ["exact", "quick", "open pages first"],
+                         ids=["exact", "quick then exact", "open pages, quick, then exact"])
 @pytest.mark.parametrize("change", EDITS)
-def test_an_incremental_rebuild_writes_what_a_clean_build_writes(source, tmp_path, change, quick):
+def test_an_incremental_rebuild_writes_what_a_clean_build_writes(source, tmp_path, change, steps):
     cache = BuildCache()
     out = tmp_path / "served"
     build(load_config(source), out, search=False, cache=cache)
     EDITS[change](source)
-    if quick:
+    if steps == "open pages first":
+        before = files_of(out)
+        first = build(load_config(source), out, search=False, cache=cache, only=OPEN)
+        after = files_of(out)
+        assert not first.exact and not first.removed
+        assert set(after) == set(before), "no file added or removed"
+        assert {path for path in after if after[path] != before[path]} == set(first.written) <= OPEN
+        assert first.written, "every change shows on one of the open pages at least"
+    if steps != "exact":
         result = build(load_config(source), out, search=False, cache=cache, quick=True)
         if result.exact:
             assert files_of(out) == clean_build(source, tmp_path / "clean")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import filecmp
+import json
 import os
 import shutil
 import signal
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from serve_process import REPO, ServeProcess, copy_site, strip_livereload, wait_until
-from sitegen.diagnostics import BuildCancelled, BuildError
+from sitegen.diagnostics import BuildCancelled, BuildError, Diagnostic
 from sitegen.serve import Broadcast, Rebuilder, SiteFiles, inject, is_junk
 
 LISTING = "content/listings/000_e0f5f16c55c27fa1.txt"
@@ -353,7 +354,7 @@ def test_a_broken_sitegen_toml_at_start_is_an_error(site: Path):
 def test_a_stream_of_changes_cannot_starve_the_rebuild():
     """Changes every 20 ms for 2.5 s: builds start within the maximum wait, not after the stream."""
     started: list[float] = []
-    rebuilder = Rebuilder(lambda written, superseded: started.append(time.monotonic()), Broadcast(),
+    rebuilder = Rebuilder(lambda written, superseded, viewed: started.append(time.monotonic()), Broadcast(),
                           before_build=lambda: None, log=lambda message: None)
     rebuilder.start()
     try:
@@ -369,7 +370,7 @@ def test_a_stream_of_changes_cannot_starve_the_rebuild():
 
 def test_a_burst_of_changes_is_one_rebuild():
     started: list[float] = []
-    rebuilder = Rebuilder(lambda written, superseded: started.append(time.monotonic()), Broadcast(),
+    rebuilder = Rebuilder(lambda written, superseded, viewed: started.append(time.monotonic()), Broadcast(),
                           before_build=lambda: None, log=lambda message: None)
     rebuilder.start()
     try:
@@ -388,7 +389,7 @@ def test_a_rebuild_that_catches_up_gives_way_to_changes_and_to_stopping():
     calls: list[int] = []
     log: list[str] = []
 
-    def rebuild(written, superseded):
+    def rebuild(written, superseded, viewed):
         calls.append(len(calls))
         written()
         wait_until(superseded, 10, "the rebuild to be superseded")
@@ -413,17 +414,44 @@ def test_a_failed_rebuild_keeps_the_build_id_and_carries_the_error():
     broadcast = Broadcast()
     first = broadcast.state
 
-    def failing(written, superseded):
+    def failing(written, superseded, viewed):
         raise BuildError("templates/x.html", 4, "bad <tag> & more")
 
     rebuilder = Rebuilder(failing, broadcast, before_build=lambda: None, log=lambda message: None)
     rebuilder.build(set())
     assert broadcast.state.build == first.build
     assert '"where": "templates/x.html:4"' in broadcast.state.to_json()
-    rebuilder = Rebuilder(lambda written, superseded: None, broadcast, before_build=lambda: None,
+    rebuilder = Rebuilder(lambda written, superseded, viewed: None, broadcast, before_build=lambda: None,
                           log=lambda message: None)
     rebuilder.build(set())
     assert broadcast.state.build != first.build and broadcast.state.error is None
+
+
+def test_a_build_id_tells_each_browser_whether_its_page_changed():
+    broadcast = Broadcast()
+    start = broadcast.state.build
+
+    def told(page: str | None) -> dict:
+        return json.loads(broadcast.state.to_json(page))
+
+    broadcast.publish(new_site=True, changed=["a/index.html"])
+    assert told("a/index.html") == {"build": broadcast.state.build, "since": start, "changed": True, "error": None}
+    assert told("b/index.html")["changed"] is False
+    assert told(None)["changed"] is None, "a page that is no file reloads on every build"
+    second = broadcast.state.build
+    broadcast.publish(new_site=False, error=Diagnostic("x.txt", 3, "bad"))
+    assert told("b/index.html")["build"] == second and told("b/index.html")["changed"] is False
+    broadcast.publish(new_site=True)  # any file may have changed
+    assert told("b/index.html")["since"] == second and told("b/index.html")["changed"] is None
+
+
+def test_the_server_knows_which_pages_browsers_show():
+    broadcast = Broadcast()
+    with broadcast.viewing("a/index.html"), broadcast.viewing("a/index.html"), broadcast.viewing(None):
+        with broadcast.viewing("b/index.html"):
+            assert broadcast.viewed() == {"a/index.html", "b/index.html"}
+        assert broadcast.viewed() == {"a/index.html"}
+    assert broadcast.viewed() == frozenset()
 
 
 def test_livereload_script_goes_before_the_last_body_end_tag():

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import run_sitegen
 from serve_process import ServeProcess, copy_site, free_port
 
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -55,6 +56,45 @@ def test_open_page_reloads_itself_after_a_listing_edit(page, site: Path):
         assert page.console_errors == []
     finally:
         server.stop()
+
+
+def test_the_open_pages_are_written_first_and_only_the_changed_ones_reload(page, site: Path, tmp_path: Path):
+    """Each browser tells the server its page: a rebuild writes the open pages first and reloads
+    them, then writes the rest; a browser whose page did not change stays as it is."""
+    server = ServeProcess(site, "--out", str(tmp_path / "out")).started()
+    about = page.context.new_page()
+    try:
+        page.goto(server.url + LISTING_PAGE)
+        about.goto(server.url + "about/")
+        mark(page)
+        mark(about)
+        lines, builds = len(server.stderr), server.builds()
+        edit(site / LISTING, TITLE, NEW_TITLE)
+        wait_for_text(page, NEW_TITLE)
+        assert reloaded(page)
+        server.wait_for_build(builds)
+        log = server.stderr[lines:]
+        first = next(i for i, line in enumerate(log) if "pages written in" in line)
+        assert any("more files written in" in line for line in log[first + 1:]), \
+            f"the rest of the pages after the open one\n{''.join(log)}"
+        page.wait_for_timeout(300)
+        assert not reloaded(about), "the about page shows nothing that changed"
+        builds = server.builds()
+        edit(site / "content/pages/about.md", "This site collects", "Edited. This site collects")
+        wait_for_text(about, "Edited.")
+        assert reloaded(about)
+        server.wait_for_build(builds)
+        result = run_sitegen("build", "--source", str(site), "--out", str(tmp_path / "clean"), "-q", "--no-search")
+        assert result.returncode == 0, result.stderr
+        assert _html_of(tmp_path / "out") == _html_of(tmp_path / "clean"), "the output is a clean build's"
+        assert page.console_errors == []
+    finally:
+        about.close()
+        server.stop()
+
+
+def _html_of(out: Path) -> dict[str, bytes]:
+    return {path.relative_to(out).as_posix(): path.read_bytes() for path in sorted(out.rglob("*.html"))}
 
 
 def test_build_error_overlay_then_reload_once_fixed(page, site: Path):
