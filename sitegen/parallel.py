@@ -23,10 +23,12 @@ from contextlib import contextmanager
 from multiprocessing.connection import Connection, wait
 from typing import TypeVar
 
-from .diagnostics import BuildError
+from .diagnostics import BuildCancelled, BuildError
 
 T = TypeVar("T")
 R = TypeVar("R")
+POLL = 0.05
+"""Seconds between asking whether a build is cancelled, while it waits for another process."""
 
 
 def default_workers() -> int:
@@ -50,14 +52,18 @@ def fork_map(work: Callable[[Sequence[T]], list[R]], items: Sequence[T], *, work
 
 
 def fork_imap(work: Callable[[Sequence[T]], list[R]], items: Sequence[T], *, workers: int,
-              chunk: int, numbered: bool = False, nice: int = 0) -> Iterator:
+              chunk: int, numbered: bool = False, nice: int = 0,
+              cancelled: Callable[[], bool] | None = None) -> Iterator:
     """Each chunk's results as soon as a worker has them, in no particular order.
 
     With `numbered`, `(index of the chunk's first item, results)` pairs. With `nice`, the
-    workers run at that much lower priority (`os.nice`), giving way to another program.
+    workers run at that much lower priority (`os.nice`), giving way to another program. Once
+    `cancelled()` is true, the workers are stopped and BuildCancelled is raised.
     """
     if workers <= 1 or len(items) <= chunk or "fork" not in multiprocessing.get_all_start_methods():
         for start in range(0, len(items), chunk):
+            if cancelled and cancelled():
+                raise BuildCancelled(work.__name__)
             results = work(items[start:start + chunk])
             yield (start, results) if numbered else results
         return
@@ -74,7 +80,10 @@ def fork_imap(work: Callable[[Sequence[T]], list[R]], items: Sequence[T], *, wor
             processes.append(process)
             pipes.append(receive)
         while pipes:
-            for pipe in wait(pipes):
+            ready = wait(pipes, POLL if cancelled else None)
+            if cancelled and cancelled():
+                raise BuildCancelled(work.__name__)
+            for pipe in ready:
                 try:
                     message = pipe.recv()
                 except EOFError:
@@ -141,6 +150,7 @@ class Forked:
                  fork: bool = True):
         self._process = None
         self._then = then
+        self._name = getattr(function, "__name__", "a computation")
         if not fork or "fork" not in multiprocessing.get_all_start_methods():
             self._value = then(function(*args))
             return
@@ -154,9 +164,14 @@ class Forked:
             gc.unfreeze()
         send.close()
 
-    def result(self) -> R:
+    def result(self, cancelled: Callable[[], bool] | None = None) -> R:
+        """The value; once `cancelled()` is true, the process is stopped and BuildCancelled raised."""
         if self._process is None:
             return self._value
+        while cancelled and not self._receive.poll(POLL):
+            if cancelled():
+                self.close()
+                raise BuildCancelled(self._name)
         try:
             message = self._receive.recv()
         except EOFError:

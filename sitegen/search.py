@@ -40,7 +40,7 @@ from markupsafe import escape
 from .diagnostics import BuildCancelled, BuildError
 from .output import (MANIFEST, WriteReport, link_files, read_state, remove_links, remove_subtree,
                      replace_subtree, write_state)
-from .parallel import fork_imap
+from .parallel import POLL, fork_imap
 
 if TYPE_CHECKING:
     from .rendering import PageJob
@@ -61,8 +61,6 @@ INDEXED_BLOCK = "indexed"
 _HTML_TAG = re.compile(rb"<html[\s>][^>]*")
 _CHUNK = 64
 """Stand-ins a worker writes at a time."""
-POLL = 0.05
-"""Seconds between asking whether to stop waiting for Pagefind."""
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ incremental rebuild of the preview server. Real builds in this process; nothing 
 
 from __future__ import annotations
 
+import multiprocessing
 import shutil
 from pathlib import Path
 
@@ -205,7 +206,7 @@ def _fails(path: str) -> None:
 
 
 def test_a_forked_computation_gives_its_value_or_its_error_here():
-    from sitegen.diagnostics import BuildError
+    from sitegen.diagnostics import BuildCancelled, BuildError
     from sitegen.parallel import Forked
 
     assert Forked(sorted, [3, 1, 2], then=tuple).result() == (1, 2, 3)
@@ -216,3 +217,7 @@ def test_a_forked_computation_gives_its_value_or_its_error_here():
     pending = Forked(__import__("time").sleep, 60)
     pending.close()  # a build that failed meanwhile: the process is stopped, not waited for
     assert pending._process is None
+    asked: list[bool] = []
+    with pytest.raises(BuildCancelled):  # a build that gives way: asked while it waits
+        Forked(__import__("time").sleep, 60).result(cancelled=lambda: asked.append(True) or len(asked) > 2)
+    assert len(asked) == 3 and multiprocessing.active_children() == []

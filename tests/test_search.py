@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -238,11 +239,12 @@ def test_a_build_that_fails_after_pagefind_began_stops_it_and_writes_nothing(tmp
     assert not [cmdline for cmdline in _command_lines() if str(tmp) in cmdline], "no Pagefind is left running"
 
 
-@pytest.mark.parametrize("stop_after", ["render", "write"])
+@pytest.mark.parametrize("stop_after", ["relate", "render", "write"])
 def test_a_cancelled_build_stops_pagefind_and_the_next_build_catches_up(tmp_path, monkeypatch, stop_after) -> None:
-    """The preview's catch-up build gives way when files change. Cancelled before the write, it
-    leaves the output as it was; cancelled while Pagefind runs, the pages written and the old
-    index, which the next build sees is stale. Either way no Pagefind and no stand-ins are left."""
+    """The preview's catch-up build gives way when files change. Cancelled while the pages
+    render or before the write, it leaves the output as it was; cancelled while Pagefind runs,
+    the pages written and the old index, which the next build sees is stale. Either way no
+    Pagefind, no render worker and no stand-ins are left."""
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     monkeypatch.setenv("TMPDIR", str(tmp))
@@ -268,14 +270,16 @@ def test_a_cancelled_build_stops_pagefind_and_the_next_build_catches_up(tmp_path
     with pytest.raises(BuildCancelled):
         build(load_config(source), site, on_stage=lambda stage, _: ended.append(stage), cancelled=cancelled)
     paper_page = site / "papers" / "a-freshly-added-paper-about-tensor-cores" / "index.html"
-    if stop_after == "render":
-        assert "write" not in ended and not paper_page.exists()
+    if stop_after in ("relate", "render"):
+        assert stop_after == ended[-1], "stopped in the stage after it: while the pages render, or before the write"
+        assert not paper_page.exists()
         assert {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()} == before
     else:
         assert ended[-1] == "write" and paper_page.exists(), "the pages are written"
         assert page_count(site) == 175, "the last index is kept: search works meanwhile"
     assert list(tmp.iterdir()) == [], "Pagefind's stand-ins and temporary bundle are removed"
     assert not [cmdline for cmdline in _command_lines() if str(tmp) in cmdline], "no Pagefind is left running"
+    assert multiprocessing.active_children() == []
 
     result = build(load_config(source), site)
     assert result.search == "search index: 176 pages" and page_count(site) == 176
