@@ -1,10 +1,11 @@
 """Time from saving a listing to the open page reloading, with `sitegen serve` and real Chromium.
 
-    python -m bench.serve_reload [--saves 9] [--source DIR]
+    python -m bench.serve_reload [--saves 9] [--source DIR] [--pause S] [--page listing|paper]
 
 Starts `sitegen serve` on a copy of the site (default: this repository's seed site), opens
-a listing page in Chromium, then saves the listing with a changed title N times. For each
-save it reports, in milliseconds after the save:
+a listing page in Chromium, then saves the listing with a changed title N times. With
+`--page paper` it opens that paper's page instead and changes its abstract (a new title
+would give the paper a new address). For each save it reports, in milliseconds after the save:
 
 - `reload`: the reloaded page's `performance.timeOrigin` (the browser starts the new page);
 - `shown`: the new page's DOMContentLoaded (the new title is on screen);
@@ -37,6 +38,8 @@ def main() -> None:
     parser.add_argument("--saves", type=int, default=9)
     parser.add_argument("--source", type=Path, default=REPO)
     parser.add_argument("--pause", type=float, default=2.0, help="seconds between saves")
+    parser.add_argument("--page", choices=["listing", "paper"], default="listing",
+                        help="the page open in Chromium: the edited listing's or the edited paper's")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -63,13 +66,17 @@ def main() -> None:
                 page = browser.new_page()
                 page.goto(url + "listings/")
                 page.click(f"a[href$='{listing.stem.replace('_', '-')}/']")
+                if args.page == "paper":
+                    page.get_by_role("link", name=title, exact=True).first.click()
+                    old = _abstract_line(text, title)
                 for n in range(args.saves):
                     time.sleep(args.pause)
-                    new_title = f"{title} (edit {n})"
+                    new = f"{title} (edit {n})" if args.page == "listing" else f"{old} Edit {n}."
                     seen = len(log)
                     saved = time.time() * 1000
-                    listing.write_text(text.replace(title, new_title), "utf-8")
-                    page.wait_for_function("t => document.body.textContent.includes(t)", arg=new_title,
+                    listing.write_text(text.replace(title, new) if args.page == "listing"
+                                       else text.replace(f"{title}\n\n{old}\n", f"{title}\n\n{new}\n"), "utf-8")
+                    page.wait_for_function("t => document.body.textContent.includes(t)", arg=new,
                                            timeout=30_000)
                     origin, shown = page.evaluate(
                         "[performance.timeOrigin, performance.timeOrigin + "
@@ -88,6 +95,14 @@ def main() -> None:
         medians = {k: statistics.median(found) for k in rows[0]
                    if (found := [r[k] for r in rows if r[k] is not None])}
         print("median  " + "  ".join(f"{k} {v:6.0f} ms" for k, v in medians.items()))
+
+
+def _abstract_line(text: str, title: str) -> str:
+    """The abstract after `title` in a listing's text (a title line, a blank line, the abstract)."""
+    lines = text.split("\n")
+    at = lines.index(title)
+    assert not lines[at + 1] and lines[at + 2], f"no abstract after {title!r}"
+    return lines[at + 2]
 
 
 def _log_time(line: str) -> float:
