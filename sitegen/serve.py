@@ -233,8 +233,8 @@ class Rebuilder:
             if not announced:
                 self._log(f"pages written in {seconds:.2f} s" + ("; reloading browsers" if changes else ""))
             else:
-                self._log(f"{'' if changed is None else len(changed)} more files written in {seconds:.2f} s"
-                          .lstrip())
+                files = "more files" if changed is None else f"{len(changed)} more file{'s' * (len(changed) > 1)}"
+                self._log(f"{files} written in {seconds:.2f} s")
             announced = True
 
         why = f" ({_describe(changes)} changed)" if changes else ""
