@@ -1,7 +1,8 @@
 """Preview server: watch the sources, rebuild, serve the output, reload the browser.
 
 Modelled on MkDocs' livereload: the server knows nothing about sitegen's pipeline, only a
-`rebuild(pages_written)` callable that brings the output directory up to date.
+`rebuild(pages_written, superseded, viewed)` callable (`Rebuild`) that brings the output
+directory up to date.
 
 Threads:
 
@@ -16,8 +17,8 @@ Threads:
 
 Each event stream names the page its browser shows, so a rebuild can write the open pages
 first and reload their browsers before it writes the rest (as Hugo's fast render mode does).
-A build id tells which files it changed since the one before: a browser whose page is not
-among them stays as it is.
+Each new build id comes with the one before it, and each browser is told whether its page
+changed between the two: a browser one id behind whose page did not change stays as it is.
 """
 
 from __future__ import annotations
