@@ -114,7 +114,8 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
     they are on disk (before the search index).
     When nothing the build reads changed since the last complete build into `out_dir` and all
     its files are there, nothing is done. Once `cancelled()` is true, the build stops with
-    BuildCancelled at the next stage or while the search indexer runs.
+    BuildCancelled: at the next stage, or while it waits for the related papers, renders or
+    runs the search indexer.
     """
     check_output_dir(out_dir, config.root, force=force)
     workers = workers or default_workers()

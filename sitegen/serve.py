@@ -41,7 +41,7 @@ import webbrowser
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -121,12 +121,12 @@ class Broadcast:
                 changed: Collection[str] | None = None) -> None:
         """A new state: with `new_site`, a new build id whose files `changed`; else the same id."""
         with self._cond:
-            state = self.state
             if new_site:
                 self._count += 1
-                state = BuildState(f"{self._prefix}-{self._count}", since=state.build,
-                                   changed=None if changed is None else frozenset(changed))
-            self.state = BuildState(state.build, error, state.since, state.changed)
+                self.state = BuildState(f"{self._prefix}-{self._count}", error, since=self.state.build,
+                                        changed=None if changed is None else frozenset(changed))
+            else:
+                self.state = replace(self.state, error=error)
             self._cond.notify_all()
 
     @contextmanager
