@@ -170,7 +170,7 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
             rendered = render_pages(env, site_pages(site, env, only), writer, root=config.root, watched=WATCHED,
                                     workers=workers, cache=cache.pages if keep else None, key=every_page,
                                     nice=GIVE_WAY if documents and documents.indexer else 0,
-                                    seen=documents.check if documents else None,
+                                    matches=documents.matches if documents else None,
                                     parts=(INDEXED_BLOCK, documents.bodies) if documents else None,
                                     partial=only is not None, cancelled=cancelled)
             last_data = [p for p in sorted(writer.previous) if feeds.is_data_file(p)
@@ -205,9 +205,9 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
             on_write(report.written + report.removed)
         if search and exact:  # an approximate build leaves the index to the exact one that follows
             with watch.stage("search"):
+                stood_in = documents is not None and documents.stand_for(rendered.indexed, rendered.matched)
                 indexed = update_index(out_dir, list(rendered.indexed), html, report, inputs=inputs,
-                                       documents=documents if documents and documents.stand_for(rendered.indexed)
-                                       else None, cancelled=cancelled)
+                                       documents=documents if stood_in else None, cancelled=cancelled)
         else:
             indexed = update_index(out_dir, list(rendered.indexed), html, report, enabled=False)
     rules_note = () if taxonomy.terms else (

@@ -84,14 +84,15 @@ class SiteWriter:
 
     `add()` compares a file with the one on disk and, when its bytes are new or changed, writes
     it in full under `STAGING`, at its own path there, so the rendered site need not be held in
-    memory. Until `commit()` the tree is not touched; leaving the `with` block without
-    committing (a failed render, a strict-mode warning, Ctrl-C) removes what was staged. `commit()` extends the manifest by
-    every path about to appear (so that an interrupted write leaves a directory the next build
-    recognises and cleans up), removes symlinks (the writer never writes or deletes through
-    one, and a published tree holds none; a `tidy=False` commit removes only those in its
-    way), renames the staged files into place (each file holds its old bytes or its new ones,
-    never part of them; a staged directory that the output lacks is renamed whole), removes
-    stale files and rewrites the manifest.
+    memory. The render workers stage their pages themselves (`stage()`, in their process) and
+    the writer counts them (`added()`). Until `commit()` the tree is not touched; leaving the
+    `with` block without committing (a failed render, a strict-mode warning, Ctrl-C) removes
+    what was staged. `commit()` extends the manifest by every path about to appear (so that an
+    interrupted write leaves a directory the next build recognises and cleans up), removes
+    symlinks (the writer never writes or deletes through one, and a published tree holds none;
+    a `tidy=False` commit removes only those in its way), renames the staged files into place
+    (each file holds its old bytes or its new ones, never part of them; a staged directory that
+    the output lacks is renamed whole), removes stale files and rewrites the manifest.
     """
 
     def __init__(self, out_dir: Path):
@@ -126,10 +127,17 @@ class SiteWriter:
 
     def add(self, rel: str, data: bytes) -> None:
         """Stage `data` as the output file `rel` unless the file on disk already holds it."""
-        self._claim(rel)
+        self.added(rel, self.stage(rel, data))
+
+    def stage(self, rel: str, data: bytes) -> bool:
+        """Write `data` under `STAGING` as `rel` unless the file on disk already holds it; whether it did.
+
+        It changes nothing but the staging directory, so forked workers call it for the pages
+        they render (their bytes need not come back); `added()` then counts the file, here.
+        """
+        _check_path(rel)
         if not self._new_dir and self._plain_parents(rel) and _same_bytes(os.path.join(self._out, rel), data):
-            self._unchanged += 1
-            return
+            return False
         temp = os.path.join(self._staging, rel)
         directory = os.path.dirname(temp)
         if directory not in self._made:
@@ -137,17 +145,22 @@ class SiteWriter:
             self._made.add(directory)
         with open(temp, "wb") as file:
             file.write(data)
-        self._staged.add(rel)
+        return True
+
+    def added(self, rel: str, staged: bool) -> None:
+        """Count the file `rel` as produced: staged by `stage()`, or unchanged on disk."""
+        _check_path(rel)
+        if rel in self.paths:
+            raise ValueError(f"repeated output path {rel!r}")
+        self.paths.add(rel)
+        if staged:
+            self._staged.add(rel)
+        else:
+            self._unchanged += 1
 
     def keep(self, rel: str) -> None:
         """Count the file `rel` as produced and unchanged: the caller knows the file on disk is right."""
-        self._claim(rel)
-        self._unchanged += 1
-
-    def _claim(self, rel: str) -> None:
-        if not _valid(rel) or rel.split("/", 1)[0] in (STAGING, MANIFEST) or rel in self.paths:
-            raise ValueError(f"bad or repeated output path {rel!r}")
-        self.paths.add(rel)
+        self.added(rel, False)
 
     def commit(self, keep: tuple[str, ...] = (), *, tidy: bool = True, prune: bool = True) -> WriteReport:
         """Put the staged files in place and remove stale ones (but none under the `keep` prefixes).
@@ -258,6 +271,12 @@ def file_info(out_dir: Path, rel: str) -> tuple[int, int, int] | None:
     except OSError:
         return None
     return (info.st_size, info.st_mtime_ns, info.st_ino) if stat.S_ISREG(info.st_mode) else None
+
+
+def _check_path(rel: str) -> None:
+    """Refuse an output path that would leave the output or land on the writer's own files."""
+    if not _valid(rel) or rel.split("/", 1)[0] in (STAGING, MANIFEST):
+        raise ValueError(f"bad output path {rel!r}")
 
 
 def _valid(rel: str) -> bool:

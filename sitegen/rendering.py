@@ -90,11 +90,13 @@ class RenderReport:
     """Paths of the pages the search index holds, sorted."""
     rendered: int
     kept: int
+    matched: frozenset[str] = frozenset()
+    """The pages rendered this time that `matches` accepted."""
 
 
 def render_pages(env: jinja2.Environment, jobs: list[PageJob], writer: SiteWriter, *, root: Path,
                  watched: tuple[type, ...], workers: int = 1, cache: PageCache | None = None,
-                 key: object = None, nice: int = 0, seen: Callable[[str, bytes], None] | None = None,
+                 key: object = None, nice: int = 0, matches: Callable[[str, bytes], bool] | None = None,
                  parts: tuple[str, Mapping[str, bytes]] | None = None, partial: bool = False,
                  cancelled: Callable[[], bool] | None = None) -> RenderReport:
     """Render `jobs` into `writer`, except pages `cache` shows unchanged; update `cache`.
@@ -102,8 +104,9 @@ def render_pages(env: jinja2.Environment, jobs: list[PageJob], writer: SiteWrite
     `watched` are the types of the context objects that reach many papers (besides lists and
     dicts): a page's reads of them are noted part by part. `key` is what every page depends
     on besides its context. With `nice` the workers give way to another program (the search
-    indexer): at a lower priority, they take the CPU it leaves. `seen(path, bytes)` is called
-    for each page rendered. `parts` is a block already rendered for some pages, with the same
+    indexer): at a lower priority, they take the CPU it leaves. The workers stage the pages they
+    render (`SiteWriter.stage`) and ask `matches(path, bytes)` of each; the report lists the
+    pages it accepted. `parts` is a block already rendered for some pages, with the same
     template and values: (its name, its UTF-8 HTML by page path); the pages take it as it is,
     unless `cache` is to note what they read. A template error becomes a BuildError naming the
     template file and line (relative to `root`). With `partial`, `jobs` are some of the site's
@@ -133,31 +136,39 @@ def render_pages(env: jinja2.Environment, jobs: list[PageJob], writer: SiteWrite
 
     block, done = parts if parts and not record else ("", {})
 
-    def render(chunk: Sequence[PageJob]) -> list[tuple[str, bytes, tuple]]:
-        return [_render(env, job, root, watched, record) if job.path not in done
-                else _render_around(env, job, root, block, done[job.path]) for job in chunk]
+    def render(chunk: Sequence[PageJob]) -> list[tuple[str, bool, bool, bool, tuple]]:
+        """Each page of `chunk` rendered and staged: its path, whether it was staged (its bytes
+        are new), is indexed and `matches`, and what it read."""
+        results = []
+        for job in chunk:
+            path, data, reads = (_render(env, job, root, watched, record) if job.path not in done
+                                 else _render_around(env, job, root, block, done[job.path]))
+            results.append((path, writer.stage(path, data), INDEXED_MARK in data,
+                            matches is not None and matches(path, data), reads))
+        return results
 
     contexts = {job.path: job.context for job in todo}
     fresh: dict[str, Rendered] = {}
+    matched: set[str] = set()
     share = Counter(job.template for job in todo)  # rare, long pages first: no worker is left with one at the end
     todo.sort(key=lambda job: share[job.template])
     for results in fork_imap(render, todo, workers=workers, chunk=CHUNK, nice=nice, cancelled=cancelled):
-        for path, data, reads in results:
-            writer.add(path, data)
-            if seen:
-                seen(path, data)
-            if INDEXED_MARK in data:
+        for path, staged, is_indexed, is_matched, reads in results:
+            writer.added(path, staged)
+            if is_indexed:
                 indexed.append(path)
+            if is_matched:
+                matched.add(path)
             if record:
                 values = tuple(_look_up(contexts[path], read, lookups) for read in reads)
-                fresh[path] = Rendered(reads, values, INDEXED_MARK in data)
+                fresh[path] = Rendered(reads, values, is_indexed)
     if cache is not None:  # call note_files() once the writer has committed
         pages = {job.path: fresh.get(job.path) or old[job.path] for job in jobs}
         if partial:
             cache.pages.update(pages)
         else:
             cache.pages = pages
-    return RenderReport(tuple(sorted(indexed)), len(todo), kept)
+    return RenderReport(tuple(sorted(indexed)), len(todo), kept, frozenset(matched))
 
 
 def _render(env: jinja2.Environment, job: PageJob, root: Path, watched: tuple[type, ...],

@@ -31,7 +31,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -256,7 +256,7 @@ class SearchDocuments:
 
     A stand-in holds the page's `indexed` template block, rendered from the same template and
     values, in an `<html>` element like the page's: all that Pagefind reads in the page, if the
-    page has no Pagefind attribute, `<h1>` or `<img>` outside that block. `check()` checks
+    page has no Pagefind attribute, `<h1>` or `<img>` outside that block. `matches()` checks
     that of each page as it renders; the index of the stand-ins is used only if all passed
     (`stand_for`). Any other theme gets its pages indexed once they are written.
     """
@@ -270,22 +270,19 @@ class SearchDocuments:
     """A hash of all the stand-ins: the index of one set is the index of another with the same hash."""
     indexer: Indexer | None = None
     """Pagefind's run over the stand-ins, when the index in the output was made from others."""
-    matched: set[str] = field(default_factory=set)
-    """The pages checked to match their stand-ins."""
 
-    def check(self, path: str, page: bytes) -> None:
-        """Note whether Pagefind finds in `page` what it finds in the stand-in for `path`."""
+    def matches(self, path: str, page: bytes) -> bool:
+        """Whether Pagefind finds in `page` what it finds in the stand-in for `path`."""
         body = self.bodies.get(path)
         if body is None:
-            return
+            return False
         tag = _HTML_TAG.search(page)
-        if (tag is not None and tag.group() == self.html_tag and body in page
-                and _seen_by_pagefind(page) == _seen_by_pagefind(body)):
-            self.matched.add(path)
+        return (tag is not None and tag.group() == self.html_tag and body in page
+                and _seen_by_pagefind(page) == _seen_by_pagefind(body))
 
-    def stand_for(self, indexed: Iterable[str]) -> bool:
-        """Whether these are stand-ins for exactly the `indexed` pages, each checked to match."""
-        return self.matched == self.bodies.keys() == set(indexed)
+    def stand_for(self, indexed: Iterable[str], matched: Iterable[str]) -> bool:
+        """Whether these are stand-ins for exactly the `indexed` pages, and each `matched` its page."""
+        return set(matched) == self.bodies.keys() == set(indexed)
 
     def close(self) -> None:
         if self.indexer is not None:

@@ -403,3 +403,25 @@ def test_a_commit_without_tidying_never_deletes_through_a_symlink(tmp_path):
     assert (victim / "old.html").read_bytes() == b"the user's file"
     assert report.removed == ()
     assert (out / "index.html").read_bytes() == b"home again"
+
+
+@pytest.mark.parametrize("path", ["../escaped.html", "/tmp/escaped.html", "a/../../escaped.html",
+                                  ".sitegen-tmp/x.html", ".sitegen-manifest"])
+def test_a_page_staged_by_a_worker_never_lands_outside_the_staging_directory(tmp_path, path):
+    """The render workers stage pages themselves (`SiteWriter.stage`): a bad path is refused
+    before anything is written, and a path counted twice is refused when it is counted."""
+    from sitegen.output import SiteWriter, write_site
+
+    out = tmp_path / "out"
+    write_site(out, {"index.html": b"home"})
+    before = snapshot(tmp_path)
+    with SiteWriter(out) as writer:
+        with pytest.raises(ValueError):
+            writer.stage(path, b"<p>escaped</p>")
+        assert writer.stage("papers/a/index.html", b"a") is True
+        assert writer.stage("index.html", b"home") is False  # the file on disk holds it
+        writer.added("papers/a/index.html", True)
+        with pytest.raises(ValueError):
+            writer.added("papers/a/index.html", True)
+    assert snapshot(tmp_path) == before
+    assert not (tmp_path / "escaped.html").exists() and not Path("/tmp/escaped.html").exists()
