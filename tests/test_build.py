@@ -193,3 +193,25 @@ def test_help_explains_options() -> None:
     result = sitegen("build", "--help")
     for option in ("--source", "--out", "--base-url", "--strict"):
         assert option in result.stdout
+
+
+def test_a_build_collects_garbage_less_often_and_puts_the_collector_back(tmp_path) -> None:
+    """The preview server builds in its own long-lived process: the higher threshold lasts as
+    long as the build, whether it succeeds or fails."""
+    import gc
+
+    from sitegen.build import build
+    from sitegen.config import load_config
+    from sitegen.diagnostics import BuildError
+
+    site = copy_seed_site(tmp_path / "site")
+    before = gc.get_threshold()
+    during: list[int] = []
+    build(load_config(site), tmp_path / "out", search=False,
+          on_stage=lambda name, seconds: during.append(gc.get_threshold()[0]))
+    assert during and min(during) > before[0]
+    assert gc.get_threshold() == before
+    (site / "content" / "listings" / "zz.txt").write_bytes(b"Title\n\xff\n")
+    with pytest.raises(BuildError):
+        build(load_config(site), tmp_path / "out", search=False)
+    assert gc.get_threshold() == before
