@@ -405,7 +405,7 @@ def test_a_commit_without_tidying_never_deletes_through_a_symlink(tmp_path):
     assert (out / "index.html").read_bytes() == b"home again"
 
 
-@pytest.mark.parametrize("path", ["../escaped.html", "/tmp/escaped.html", "a/../../escaped.html",
+@pytest.mark.parametrize("path", ["../escaped.html", "{tmp}/escaped.html", "a/../../escaped.html",
                                   ".sitegen-tmp/x.html", ".sitegen-manifest"])
 def test_a_page_staged_by_a_worker_never_lands_outside_the_staging_directory(tmp_path, path):
     """The render workers stage pages themselves (`SiteWriter.stage`): a bad path is refused
@@ -417,11 +417,10 @@ def test_a_page_staged_by_a_worker_never_lands_outside_the_staging_directory(tmp
     before = snapshot(tmp_path)
     with SiteWriter(out) as writer:
         with pytest.raises(ValueError):
-            writer.stage(path, b"<p>escaped</p>")
+            writer.stage(path.format(tmp=tmp_path), b"<p>escaped</p>")
         assert writer.stage("papers/a/index.html", b"a") is True
         assert writer.stage("index.html", b"home") is False  # the file on disk holds it
         writer.added("papers/a/index.html", True)
         with pytest.raises(ValueError):
             writer.added("papers/a/index.html", True)
     assert snapshot(tmp_path) == before
-    assert not (tmp_path / "escaped.html").exists() and not Path("/tmp/escaped.html").exists()
