@@ -99,7 +99,7 @@ def fork_imap(work: Callable[[Sequence[T]], list[R]], items: Sequence[T], *, wor
     finally:
         for process in processes:
             if process.is_alive():
-                process.terminate()
+                process.kill()  # see `_reporting_to_parent`
             process.join()
         gc.unfreeze()
 
@@ -121,7 +121,12 @@ def _worker(work: Callable, items: Sequence, chunk: int, counter, send: Connecti
 
 @contextmanager
 def _reporting_to_parent(send: Connection) -> Iterator[None]:
-    """The frame of a forked process's work: Ctrl-C is the parent's to handle, an error goes to it."""
+    """The frame of a forked process's work: Ctrl-C is the parent's to handle, an error goes to it.
+
+    A process that is no longer wanted (a cancelled build) is killed, not terminated: until it
+    gets here it has the parent's signal handlers, and the preview server turns SIGTERM into
+    KeyboardInterrupt, which would print a traceback from wherever the fresh process was.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
@@ -188,7 +193,7 @@ class Forked:
     def close(self) -> None:
         if self._process is not None:
             if self._process.is_alive():
-                self._process.terminate()
+                self._process.kill()
             self._process.join()
             self._receive.close()
             self._process = None

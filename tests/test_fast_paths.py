@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import multiprocessing
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -223,3 +225,36 @@ def test_a_forked_computation_gives_its_value_or_its_error_here():
     with pytest.raises(BuildCancelled):  # a build that gives way: asked while it waits
         Forked(__import__("time").sleep, 60).result(cancelled=lambda: asked.append(True) or len(asked) > 2)
     assert len(asked) == 3 and multiprocessing.active_children() == []
+
+
+_STOPPED_EARLY = r"""
+import os, signal, sys, time
+from sitegen.diagnostics import BuildCancelled
+from sitegen.parallel import Forked, fork_imap
+
+def interrupt(signum, frame):  # as `sitegen serve` does
+    raise KeyboardInterrupt
+signal.signal(signal.SIGTERM, interrupt)
+os.register_at_fork(after_in_child=lambda: time.sleep(1))  # a fresh process, slow to start its work
+start = time.monotonic()
+def cancelled():
+    return time.monotonic() - start > 0.2
+try:
+    list(fork_imap(lambda chunk: chunk, list(range(100)), workers=2, chunk=10, cancelled=cancelled))
+except BuildCancelled:
+    pass
+start = time.monotonic()
+try:
+    Forked(sorted, [2, 1]).result(cancelled)
+except BuildCancelled:
+    pass
+print("stopped")
+"""
+
+
+def test_processes_stopped_before_they_start_their_work_print_nothing():
+    """A cancelled build stops its workers however young they are: a worker still in Python's
+    own after-fork code has the preview server's SIGTERM handler, so it is killed, not terminated."""
+    result = subprocess.run([sys.executable, "-c", _STOPPED_EARLY], capture_output=True, text=True, timeout=60)
+    assert result.stdout == "stopped\n"
+    assert result.stderr == ""
