@@ -19,6 +19,9 @@ Each event stream names the page its browser shows, so a rebuild can write the o
 first and reload their browsers before it writes the rest (as Hugo's fast render mode does).
 Each new build id comes with the one before it, and each browser is told whether its page
 changed between the two: a browser one id behind whose page did not change stays as it is.
+A browser that connects (a page just loaded, a tab shown again) names the id its page was
+served at, and is told whether its page changed in any of the builds since, while the server
+remembers them (`HISTORY`).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ import threading
 import time
 import traceback
 import webbrowser
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -64,6 +67,8 @@ EVENTS_PATH = "__sitegen/events"
 """The event stream's path under the base path."""
 PING_INTERVAL = 15.0
 """Seconds between keep-alive comments on an idle event stream."""
+HISTORY = 64
+"""Builds remembered for browsers that connect late (`Broadcast.seen_from`)."""
 CONNECTION_TIMEOUT = 10.0
 """Seconds a client may take to send a request or take a response."""
 
@@ -116,6 +121,8 @@ class Broadcast:
         self.state = BuildState(f"{self._prefix}-0")
         self.closed = False
         self._viewers: Counter[str] = Counter()
+        self._history: deque[BuildState] = deque([self.state], maxlen=HISTORY)
+        """The latest states with a new id, the current one last."""
 
     def publish(self, *, new_site: bool, error: Diagnostic | None = None,
                 changed: Collection[str] | None = None) -> None:
@@ -125,6 +132,7 @@ class Broadcast:
                 self._count += 1
                 self.state = BuildState(f"{self._prefix}-{self._count}", error, since=self.state.build,
                                         changed=None if changed is None else frozenset(changed))
+                self._history.append(self.state)
             else:
                 self.state = replace(self.state, error=error)
             self._cond.notify_all()
@@ -146,6 +154,29 @@ class Broadcast:
         """Output paths of the pages open in browsers."""
         with self._cond:
             return frozenset(page for page in self._viewers if page is not None)
+
+    def seen_from(self, state: BuildState, loaded: str | None) -> BuildState:
+        """`state` as told to a browser whose page was served at the id `loaded`: since `loaded`,
+        with every file changed by the builds after it, if they are all remembered.
+
+        A page that loaded while two builds were published, the second changing other files
+        only, then stays as it is instead of loading again.
+        """
+        with self._cond:
+            if loaded is None or loaded in (state.build, state.since):
+                return state
+            changed: set[str] = set()
+            reached = False
+            for past in reversed(self._history):  # newest first
+                reached = reached or past.build == state.build
+                if not reached:
+                    continue
+                if past.changed is None:
+                    return state  # any file may have changed
+                changed |= past.changed
+                if past.since == loaded:
+                    return replace(state, since=loaded, changed=frozenset(changed))
+            return state
 
     def wait(self, seen: BuildState | None, timeout: float) -> BuildState:
         """The state once it differs from `seen`, or after `timeout` seconds."""
@@ -466,7 +497,8 @@ _LIVERELOAD_JS = """\
   }
   function connect() {
     if (source) return;
-    source = new EventSource(page === null ? url : url + "?page=" + encodeURIComponent(page));
+    source = new EventSource(url + "?since=" + encodeURIComponent(loaded) +
+                             (page === null ? "" : "&page=" + encodeURIComponent(page)));
     source.onmessage = function (event) {
       var state = JSON.parse(event.data);
       if (state.build !== loaded) {
@@ -614,7 +646,8 @@ class RequestHandler(BaseHTTPRequestHandler):
             return
         rel = path[len(base):]
         if rel == EVENTS_PATH:
-            self._event_stream(head, parse_qs(query).get("page", [None])[0])
+            fields = parse_qs(query)
+            self._event_stream(head, fields.get("page", [None])[0], fields.get("since", [None])[0])
             return
         parts = [part for part in rel.split("/") if part]
         if any(part.startswith(".") for part in parts):
@@ -677,8 +710,9 @@ class RequestHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
-    def _event_stream(self, head: bool, page: str | None) -> None:
-        """Server-sent events: the current BuildState now, then each new one, to a browser showing `page`."""
+    def _event_stream(self, head: bool, page: str | None, loaded: str | None) -> None:
+        """Server-sent events: the current BuildState now, then each new one, to a browser showing
+        `page`, served at the build id `loaded`."""
         broadcast = self.server.site.broadcast
         self.close_connection = True
         self.send_response(HTTPStatus.OK)
@@ -690,18 +724,19 @@ class RequestHandler(BaseHTTPRequestHandler):
             return
         try:
             with broadcast.viewing(page):
-                self._send_states(broadcast, page)
+                self._send_states(broadcast, page, loaded)
         except OSError:
             pass  # the browser went away
 
-    def _send_states(self, broadcast: Broadcast, page: str | None) -> None:
+    def _send_states(self, broadcast: Broadcast, page: str | None, loaded: str | None) -> None:
         self.wfile.write(b"retry: 1000\n\n")
         seen = None
         while not broadcast.closed:
             state = broadcast.wait(seen, PING_INTERVAL)
             if broadcast.closed:
                 break
-            self.wfile.write(f"data: {state.to_json(page)}\n\n".encode() if state is not seen else b": ping\n\n")
+            told = broadcast.seen_from(state, loaded) if seen is None else state
+            self.wfile.write(f"data: {told.to_json(page)}\n\n".encode() if state is not seen else b": ping\n\n")
             seen = state
 
 

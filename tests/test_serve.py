@@ -19,7 +19,7 @@ import pytest
 
 from serve_process import REPO, ServeProcess, copy_site, strip_livereload, wait_until
 from sitegen.diagnostics import BuildCancelled, BuildError, Diagnostic
-from sitegen.serve import Broadcast, Rebuilder, SiteFiles, inject, is_junk
+from sitegen.serve import HISTORY, Broadcast, Rebuilder, SiteFiles, inject, is_junk
 
 LISTING = "content/listings/000_e0f5f16c55c27fa1.txt"
 LISTING_PAGE = "listings/000-e0f5f16c55c27fa1/"
@@ -443,6 +443,35 @@ def test_a_build_id_tells_each_browser_whether_its_page_changed():
     assert told("b/index.html")["build"] == second and told("b/index.html")["changed"] is False
     broadcast.publish(new_site=True)  # any file may have changed
     assert told("b/index.html")["since"] == second and told("b/index.html")["changed"] is None
+
+
+def test_a_browser_that_connects_late_is_told_what_changed_since_its_page_was_served():
+    """A page that loaded while several builds were published stays as it is when none of them
+    changed it (the quick and the exact build of a small site often land together)."""
+    broadcast = Broadcast()
+    served = broadcast.state.build
+    broadcast.publish(new_site=True, changed=["a/index.html"])
+    broadcast.publish(new_site=False, error=Diagnostic("x.txt", 3, "bad"))
+    broadcast.publish(new_site=True, changed=["papers.json"])
+
+    def told(page: str, loaded: str | None) -> dict:
+        return json.loads(broadcast.seen_from(broadcast.state, loaded).to_json(page))
+
+    assert told("b/index.html", served) == {"build": broadcast.state.build, "since": served, "changed": False,
+                                            "error": None}
+    assert told("a/index.html", served)["changed"] is True
+    assert told("b/index.html", "unknown-7")["since"] != "unknown-7", "an id it does not know: reload"
+    assert told("b/index.html", None)["since"] == broadcast.state.since
+    assert told("b/index.html", broadcast.state.build)["build"] == broadcast.state.build
+    broadcast.publish(new_site=True)  # any file may have changed
+    assert told("b/index.html", served)["since"] != served
+    later = broadcast.state.build
+    for number in range(HISTORY):
+        broadcast.publish(new_site=True, changed=[f"n{number}.html"])
+    assert told("b/index.html", later) == {"build": broadcast.state.build, "since": later, "changed": False,
+                                           "error": None}
+    broadcast.publish(new_site=True, changed=["n.html"])
+    assert told("b/index.html", later)["since"] != later, "a build it no longer remembers: reload"
 
 
 def test_the_server_knows_which_pages_browsers_show():
