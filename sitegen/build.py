@@ -19,7 +19,7 @@ from .listings import read_listings
 from .inputs import fingerprint
 from .output import SiteWriter, all_present, check_output_dir, read_state, write_state
 from .papers import merge
-from .parallel import default_workers
+from .parallel import Forked, default_workers
 from .related import RelatedCache, relate_again
 from .taxonomy import ClassifyCache, classify, load_rules
 from .render import (WATCHED, Site, Theme, asset_versions, listing_views, make_environment, paper_page_parts,
@@ -185,29 +185,32 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
         with watch.stage("render"):
             for path, data in assets.items():
                 writer.add(path, data)
-            rendered = render_pages(env, site_pages(site, env, only), writer, root=config.root, watched=WATCHED,
+            jobs = site_pages(site, env, only)
+            last_data = [p for p in sorted(writer.previous) if feeds.is_data_file(p)
+                         and (out_dir / p).is_file()] if quick and only is None else []
+            data_files = None
+            if only is None and "papers.json" not in last_data:  # half a second each at 10,000 papers
+                # made beside the render, by another process: they read the page paths only
+                data_files = running.enter_context(closing(Forked(
+                    _stage_data_files, writer, site, {*writer.paths, *(job.path for job in jobs)},
+                    fork=workers > 1)))
+            rendered = render_pages(env, jobs, writer, root=config.root, watched=WATCHED,
                                     workers=workers, cache=cache.pages if keep else None, key=every_page,
                                     nice=GIVE_WAY if documents and documents.indexer else 0,
                                     matches=documents.matches if documents else None,
                                     parts=(INDEXED_BLOCK, documents.bodies) if documents else None,
                                     partial=only is not None, cancelled=cancelled)
-            last_data = [p for p in sorted(writer.previous) if feeds.is_data_file(p)
-                         and (out_dir / p).is_file()] if quick and only is None else []
             if only is not None:
                 exact = False  # the rest of the site is as the last build left it
-            elif "papers.json" in last_data:
+            elif data_files is None:
                 # No browser shows these: the preview keeps the last ones and the exact build that
                 # follows writes them (at 10,000 papers they are a third of an edit's rebuild).
                 for path in last_data:
                     writer.keep(path)
                 exact = False
-            else:  # half a second each at 10,000 papers
-                watch.check("papers.json")
-                writer.add("papers.json", feeds.papers_json(
-                    site.papers, related, config, {slug: term.name for slug, term in taxonomy.terms.items()}))
-                watch.check("feeds")
-                for path, data in feeds.crawler_files(site, writer.paths).items():
-                    writer.add(path, data)
+            else:
+                for path, staged in data_files.result(cancelled):
+                    writer.added(path, staged)
         if strict and warnings:
             # Every warning is printed, one `file:line: message` line each, not only the first.
             first, *others = warnings
@@ -243,6 +246,15 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
                                                                      for w in warnings]})
     return BuildResult(**summary, written=report.written, unchanged=report.unchanged, removed=report.removed,
                        timings=tuple(watch.timings), search=indexed.message, exact=exact)
+
+
+def _stage_data_files(writer: SiteWriter, site: Site, pages: set[str]) -> list[tuple[str, bool]]:
+    """Stage `papers.json`, the feeds and the sitemap of `site`, whose other files are `pages`;
+    the path of each and whether it was staged (`SiteWriter.stage`)."""
+    names = {slug: term.name for slug, term in site.taxonomy.terms.items()}
+    files = {"papers.json": feeds.papers_json(site.papers, site.related, site.config, names),
+             **feeds.crawler_files(site, pages)}
+    return [(path, writer.stage(path, data)) for path, data in files.items()]
 
 
 def _unchanged_since(out_dir: Path, inputs: str, search: bool, strict: bool) -> dict | None:
