@@ -40,14 +40,14 @@ def default_workers() -> int:
 
 
 def fork_map(work: Callable[[Sequence[T]], list[R]], items: Sequence[T], *, workers: int,
-             chunk: int) -> list[R]:
+             chunk: int, nice: int = 0) -> list[R]:
     """`work` applied to consecutive chunks of `items`; the results concatenated in item order.
 
     `work(chunk_of_items)` returns one result per item. A `BuildError` in a worker is raised
     here as it was raised there; any other exception becomes a RuntimeError that carries the
-    worker's traceback.
+    worker's traceback. With `nice`, the workers run at that much lower priority (`fork_imap`).
     """
-    parts = dict(fork_imap(work, items, workers=workers, chunk=chunk, numbered=True))
+    parts = dict(fork_imap(work, items, workers=workers, chunk=chunk, numbered=True, nice=nice))
     return [result for start in sorted(parts) for result in parts[start]]
 
 

@@ -479,7 +479,7 @@ class ClassifyCache:
 
 
 def classify(papers: list[Paper], taxonomy: Taxonomy, *, cache: ClassifyCache | None = None,
-             workers: int = 1) -> tuple[list[Paper], list[Diagnostic]]:
+             workers: int = 1, nice: int = 0) -> tuple[list[Paper], list[Diagnostic]]:
     """Fill `topics` and `hardware` of every paper from the rules.
 
     A topic applies when one of its phrases is in the title, or twice in the abstract. A
@@ -488,7 +488,7 @@ def classify(papers: list[Paper], taxonomy: Taxonomy, *, cache: ClassifyCache | 
 
     A paper's classification depends on its title, abstract and the rules only: `cache` holds
     those of the last build (the preview server keeps it), and only new texts are classified.
-    `workers` processes share them.
+    `workers` processes share them, at `nice` lower priority.
     """
     if not taxonomy.matchers:
         return list(papers), []
@@ -497,7 +497,7 @@ def classify(papers: list[Paper], taxonomy: Taxonomy, *, cache: ClassifyCache | 
         cache.taxonomy, cache.texts, cache.papers = taxonomy, {}, {}
     todo = [text for text in dict.fromkeys((paper.title, paper.abstract) for paper in papers)
             if text not in cache.texts]
-    found = fork_map(partial(_classify_texts, taxonomy), todo, workers=workers, chunk=BATCH)
+    found = fork_map(partial(_classify_texts, taxonomy), todo, workers=workers, chunk=BATCH, nice=nice)
     cache.texts.update(zip(todo, found))
     result, reused = [], {}
     for paper in papers:
