@@ -188,6 +188,7 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
             for path, data in assets.items():
                 writer.add(path, data)
             jobs = site_pages(site, env, only)
+            give_way = GIVE_WAY if documents and documents.indexer else 0
             last_data = [p for p in sorted(writer.previous) if feeds.is_data_file(p)
                          and (out_dir / p).is_file()] if quick and only is None else []
             data_files = None
@@ -195,10 +196,10 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
                 # made beside the render, by another process: they read the page paths only
                 data_files = running.enter_context(closing(Forked(
                     _stage_data_files, writer, site, {*writer.paths, *(job.path for job in jobs)},
-                    fork=workers > 1)))
+                    fork=workers > 1, nice=give_way)))
             rendered = render_pages(env, jobs, writer, root=config.root, watched=WATCHED,
                                     workers=workers, cache=cache.pages if keep else None, key=every_page,
-                                    nice=GIVE_WAY if documents and documents.indexer else 0,
+                                    nice=give_way,
                                     matches=documents.matches if documents else None,
                                     parts=(INDEXED_BLOCK, documents.bodies) if documents else None,
                                     partial=only is not None, cancelled=cancelled)

@@ -146,13 +146,14 @@ class Forked:
     """`function(*args)` computed in a forked process while this one goes on; `result()` waits
     for it and returns `then(value)`, `then` running in this process (to keep the value in a cache).
 
-    Without `fork` (or with `fork=False`) it is all done here, at once. `close()` stops the
+    With `nice`, the process runs at that much lower priority. Without `fork` (or with
+    `fork=False`) it is all done here, at once. `close()` stops the
     process if its result was not taken (a build that failed meanwhile). The function runs in
     one process: it must not start workers of its own (a daemon process cannot).
     """
 
     def __init__(self, function: Callable[..., T], *args, then: Callable[[T], R] = lambda value: value,
-                 fork: bool = True):
+                 fork: bool = True, nice: int = 0):
         self._process = None
         self._then = then
         self._name = getattr(function, "__name__", "a computation")
@@ -163,7 +164,7 @@ class Forked:
         self._receive, send = context.Pipe(duplex=False)
         gc.freeze()  # as in fork_imap: the child's collector leaves the shared pages alone
         try:
-            self._process = context.Process(target=_call, args=(function, args, send), daemon=True)
+            self._process = context.Process(target=_call, args=(function, args, send, nice), daemon=True)
             self._process.start()
         finally:
             gc.unfreeze()
@@ -199,6 +200,8 @@ class Forked:
             self._process = None
 
 
-def _call(function: Callable, args: tuple, send: Connection) -> None:
+def _call(function: Callable, args: tuple, send: Connection, nice: int) -> None:
     with _reporting_to_parent(send):
+        if nice:
+            os.nice(nice)
         send.send(("done", function(*args)))

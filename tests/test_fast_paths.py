@@ -228,14 +228,15 @@ def test_a_forked_computation_gives_its_value_or_its_error_here():
 
 
 def test_workers_asked_to_give_way_run_at_a_lower_priority():
-    """The classify workers give way to the related papers' process, the render workers to the
-    search indexer: `nice` lowers their priority, and theirs only."""
+    """The classify workers give way to the related papers' process, the render workers and the
+    data files to the search indexer: `nice` lowers their priority, and theirs only."""
     import os
-    from sitegen.parallel import fork_map
+    from sitegen.parallel import Forked, fork_map
     mine = os.nice(0)
     assert fork_map(lambda chunk: [os.nice(0)] * len(chunk), range(40), workers=2, chunk=10,
                     nice=5) == [min(mine + 5, 19)] * 40
     assert fork_map(lambda chunk: [os.nice(0)] * len(chunk), range(40), workers=2, chunk=10) == [mine] * 40
+    assert Forked(os.nice, 0, nice=5).result() == min(mine + 5, 19)
     assert os.nice(0) == mine
 
 
