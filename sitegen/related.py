@@ -250,7 +250,7 @@ class RelatedCache:
     """Its result."""
 
 
-def relate_again(papers: list[Paper], cache: RelatedCache, *, quick: bool = False) -> Forked:
+def relate_again(papers: list[Paper], cache: RelatedCache, *, quick: bool = False, nice: int = 0) -> Forked:
     """`relate`, reusing the last result in `cache` where it is still exact: `(related, exact)`,
     from the returned `Forked`'s `result()`.
 
@@ -259,7 +259,7 @@ def relate_again(papers: list[Paper], cache: RelatedCache, *, quick: bool = Fals
     still exist (new papers get none yet): approximate, for a preview that a second, exact
     build corrects; without `quick` it is computed afresh, in a forked process, while the
     caller goes on (the build classifies the papers meanwhile: `relate` reads nothing that
-    classification gives).
+    classification gives), at `nice` lower priority.
     """
     inputs = tuple(sorted((p.slug, p.title, p.abstract or "") for p in papers))
     if inputs == cache.inputs:
@@ -269,7 +269,7 @@ def relate_again(papers: list[Paper], cache: RelatedCache, *, quick: bool = Fals
             cache.inputs, cache.related = inputs, related
             return related, True
 
-        return Forked(relate, papers, then=remember)  # one process: classification has the other core
+        return Forked(relate, papers, then=remember, nice=nice)  # one process: classification has the other core
     present = {p.slug for p in papers}
     return Forked(lambda: ({p.slug: tuple(s for s in cache.related.get(p.slug, ()) if s in present)
                             for p in papers}, False), fork=False)
