@@ -112,7 +112,7 @@ def run_build(args: argparse.Namespace) -> int:
 
     def progress(stage: str, seconds: float) -> None:
         if not args.quiet:
-            print(f"  {stage:<9} {seconds:6.2f} s", file=sys.stderr, flush=True)
+            print(f"  {stage:<12} {seconds:6.2f} s", file=sys.stderr, flush=True)
 
     result = build(config, out_dir, search=args.search, strict=args.strict, force=args.force,
                    on_stage=progress)
