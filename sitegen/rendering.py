@@ -38,8 +38,9 @@ CHUNK = 64
 CHECKED_BETWEEN = 1000
 """Pages checked for changes between questions whether the build is cancelled."""
 GIVE_WAY = 10
-"""How much lower the priority is of the workers that render beside the search indexer, which
-is on the build's critical path (at 10,000 papers: 22.4-22.5 s instead of 23.3-24.7 s)."""
+"""How much lower the priority is of work beside the build's critical path: the render workers
+and the data files beside the search indexer (at 10,000 papers: 22.4-22.5 s instead of
+23.3-24.7 s), and either the related papers or classify beside the other (see `build`)."""
 
 
 @dataclass(frozen=True)

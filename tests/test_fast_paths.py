@@ -228,8 +228,9 @@ def test_a_forked_computation_gives_its_value_or_its_error_here():
 
 
 def test_workers_asked_to_give_way_run_at_a_lower_priority():
-    """The classify workers give way to the related papers' process, the render workers and the
-    data files to the search indexer: `nice` lowers their priority, and theirs only."""
+    """Work beside the build's critical path gives way (the render workers and the data files to
+    the search indexer, classify and the related papers to each other): `nice` lowers the
+    priority of the processes it starts, and theirs only."""
     import os
     from sitegen.parallel import Forked, fork_map
     mine = os.nice(0)
