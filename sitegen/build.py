@@ -23,7 +23,7 @@ from .parallel import Forked, default_workers
 from .related import RelatedCache, relate_again
 from .taxonomy import ClassifyCache, classify, load_rules
 from .render import (WATCHED, Site, Theme, asset_versions, listing_views, make_environment, paper_page_parts,
-                     site_pages, site_theme)
+                     site_pages, site_theme, term_names)
 from .rendering import GIVE_WAY, PageCache, block_renderer, note_files, render_pages
 from .search import INDEX_DIR, INDEXED_BLOCK, SearchDocuments, index_holds, start_index, update_index
 
@@ -261,8 +261,7 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
 def _stage_data_files(writer: SiteWriter, site: Site, pages: set[str]) -> list[tuple[str, bool]]:
     """Stage `papers.json`, the feeds and the sitemap of `site`, whose other files are `pages`;
     the path of each and whether it was staged (`SiteWriter.stage`)."""
-    names = {slug: term.name for slug, term in site.taxonomy.terms.items()}
-    files = {"papers.json": feeds.papers_json(site.papers, site.related, site.config, names),
+    files = {"papers.json": feeds.papers_json(site.papers, site.related, site.config, term_names(site.taxonomy)),
              **feeds.crawler_files(site, pages)}
     return [(path, writer.stage(path, data)) for path, data in files.items()]
 

@@ -106,9 +106,7 @@ def fork_imap(work: Callable[[Sequence[T]], list[R]], items: Sequence[T], *, wor
 
 def _worker(work: Callable, items: Sequence, chunk: int, counter, send: Connection, nice: int) -> None:
     """Take chunks until none is left; send each chunk's results, then `done`."""
-    with _reporting_to_parent(send):
-        if nice:
-            os.nice(nice)
+    with _reporting_to_parent(send, nice):
         while True:
             with counter.get_lock():
                 start = counter.value
@@ -120,8 +118,9 @@ def _worker(work: Callable, items: Sequence, chunk: int, counter, send: Connecti
 
 
 @contextmanager
-def _reporting_to_parent(send: Connection) -> Iterator[None]:
-    """The frame of a forked process's work: Ctrl-C is the parent's to handle, an error goes to it.
+def _reporting_to_parent(send: Connection, nice: int = 0) -> Iterator[None]:
+    """The frame of a forked process's work: Ctrl-C is the parent's to handle, an error goes to
+    it; with `nice`, it runs at that much lower priority.
 
     A process that is no longer wanted (a cancelled build) is killed, not terminated: until it
     gets here it has the parent's signal handlers, and the preview server turns SIGTERM into
@@ -130,6 +129,8 @@ def _reporting_to_parent(send: Connection) -> Iterator[None]:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
+        if nice:
+            os.nice(nice)
         yield
     except BuildError as error:
         d = error.diagnostic
@@ -201,7 +202,5 @@ class Forked:
 
 
 def _call(function: Callable, args: tuple, send: Connection, nice: int) -> None:
-    with _reporting_to_parent(send):
-        if nice:
-            os.nice(nice)
+    with _reporting_to_parent(send, nice):
         send.send(("done", function(*args)))

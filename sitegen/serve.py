@@ -47,6 +47,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import dropwhile
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote_to_bytes
 
@@ -166,11 +167,8 @@ class Broadcast:
             if loaded is None or loaded in (state.build, state.since):
                 return state
             changed: set[str] = set()
-            reached = False
-            for past in reversed(self._history):  # newest first
-                reached = reached or past.build == state.build
-                if not reached:
-                    continue
+            # newest first, from `state` on
+            for past in dropwhile(lambda past: past.build != state.build, reversed(self._history)):
                 if past.changed is None:
                     return state  # any file may have changed
                 changed |= past.changed
