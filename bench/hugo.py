@@ -258,7 +258,8 @@ def terms(papers: list[Paper], source: Path) -> tuple[list[tuple[list[str], list
     taxonomy = load_rules(source / RULES_FILE, RULES_FILE)
     if not taxonomy.matchers:
         return [keyword_terms(p) for p in papers], f"keyword pass (no rules in {RULES_FILE})"
-    classified, _ = classify_all(papers, taxonomy)
+    result = classify_all(papers, taxonomy)
+    classified, taxonomy = result.papers, result.taxonomy
 
     def name(slug: str) -> str:
         term = taxonomy.term(slug)

@@ -21,7 +21,7 @@ from .output import SiteWriter, all_present, check_output_dir, read_state, write
 from .papers import merge
 from .parallel import Forked, default_workers
 from .related import RelatedCache, relate_again
-from .taxonomy import ClassifyCache, classify, load_rules
+from .taxonomy import ClassifyCache, classify, infer_topics, load_rules, untagged
 from .render import (WATCHED, Site, Theme, asset_versions, listing_views, make_environment, paper_page_parts,
                      site_pages, site_theme, term_names)
 from .rendering import GIVE_WAY, PageCache, block_renderer, note_files, render_pages
@@ -47,6 +47,10 @@ class BuildResult:
     and starts the search indexer on them; `search` is what is left of its run after the write."""
     search: str = ""
     """What happened to the search index, for the summary (e.g. `search index: 175 pages`)."""
+    unmatched: tuple[Diagnostic, ...] = ()
+    """Rules that tag no paper (a note, not a warning)."""
+    untagged: tuple[Diagnostic, ...] = ()
+    """Papers without a topic (a note, not a warning)."""
     exact: bool = True
     """False after a `quick` build that kept the related papers, `papers.json`, feeds and sitemap
     of the last one: a second build without `quick` brings the output to what a clean build writes."""
@@ -169,9 +173,9 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
                                                               nice=GIVE_WAY if indexing else 0)))
         with watch.stage("classify"):
             taxonomy = load_rules(config.rules_file, RULES_FILE)
-            papers, problems = classify(papers, taxonomy, cache=cache.classified, workers=workers,
-                                        nice=0 if indexing else GIVE_WAY)
-            warnings += problems
+            classified = classify(papers, taxonomy, cache=cache.classified, workers=workers,
+                                  nice=0 if indexing else GIVE_WAY, cancelled=cancelled)
+            papers, taxonomy = classified.papers, classified.taxonomy
         assets = asset_versions(theme)
         every_page = _read_by_every_page(theme, assets, config, taxonomy)
         if cache.environment is None or cache.environment[0] != every_page:
@@ -188,7 +192,8 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
                     running.enter_context(documents)
         with watch.stage("relate"):  # what is left of it once the papers are classified
             related, exact = relating.result(cancelled)
-        site = replace(site, related=related)
+            papers = infer_topics(papers, related)
+        site = replace(site, papers=tuple(papers), related=related)
         writer = running.enter_context(SiteWriter(out_dir))  # staged files are removed unless committed
         with watch.stage("render"):
             for path, data in assets.items():
@@ -241,6 +246,7 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
                                        documents=documents if stood_in else None, cancelled=cancelled)
         else:
             indexed = update_index(out_dir, list(rendered.indexed), html, report, enabled=False)
+    without_topic = untagged(papers, taxonomy)
     rules_note = () if taxonomy.terms else (
         f"{RULES_FILE}: no topic or hardware rules, so papers get no topics; a new site from "
         "`sitegen init` has the default rules to start from",)
@@ -250,12 +256,29 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
         "in sitegen.toml to change it)"
         for listing in listings if listing.year_inferred)
     summary = dict(papers=len(papers), pages=len(html), files=len(writer.paths), warnings=tuple(warnings),
-                   notes=rules_note + inferred)
+                   notes=rules_note + inferred + _classify_notes(classified.unmatched, without_topic),
+                   unmatched=classified.unmatched, untagged=without_topic)
     if exact:
-        write_state(out_dir, {"inputs": inputs, **summary, "warnings": [[w.file, w.line, w.message]
-                                                                     for w in warnings]})
+        write_state(out_dir, {"inputs": inputs, **summary,
+                              **{key: [[d.file, d.line, d.message] for d in summary[key]]
+                                 for key in ("warnings", "unmatched", "untagged")}})
     return BuildResult(**summary, written=report.written, unchanged=report.unchanged, removed=report.removed,
                        timings=tuple(watch.timings), search=indexed.message, exact=exact)
+
+
+def _classify_notes(unmatched: tuple[Diagnostic, ...], without_topic: tuple[Diagnostic, ...]) -> tuple[str, ...]:
+    """One line each for the rules that tag no paper and the papers left without a topic."""
+    notes = []
+    if unmatched:
+        count = len(unmatched)
+        notes.append(f"{RULES_FILE}: {count} rule{'s' * (count != 1)} tag no paper "
+                     "(`sitegen build --verbose` lists them)")
+    if without_topic:
+        count = len(without_topic)
+        notes.append(f"{count} paper{'s' * (count != 1)} {'have' if count != 1 else 'has'} no topic; add a phrase "
+                     f"from {'their' if count != 1 else 'its'} title or abstract to a topic in {RULES_FILE} "
+                     "(`sitegen build --verbose` lists them)")
+    return tuple(notes)
 
 
 def _stage_data_files(writer: SiteWriter, site: Site, pages: set[str]) -> list[tuple[str, bool]]:
@@ -277,8 +300,10 @@ def _unchanged_since(out_dir: Path, inputs: str, search: bool, strict: bool) -> 
             or not all_present(out_dir)):
         return None
     try:
-        warnings = tuple(Diagnostic(file, line, message) for file, line, message in state["warnings"])
-        last = dict(papers=state["papers"], pages=state["pages"], files=state["files"], warnings=warnings,
+        listed = {key: tuple(Diagnostic(file, line, message) for file, line, message in state[key])
+                  for key in ("warnings", "unmatched", "untagged")}
+        warnings = listed["warnings"]
+        last = dict(papers=state["papers"], pages=state["pages"], files=state["files"], **listed,
                     notes=tuple(state["notes"]), unchanged=state["files"])
     except (KeyError, TypeError, ValueError):
         return None

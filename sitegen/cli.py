@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("--timings", type=Path, metavar="FILE",
                            help="also write stage timings and peak memory as JSON to FILE")
     build_cmd.add_argument("-q", "--quiet", action="store_true", help="print only warnings and errors")
+    build_cmd.add_argument("-v", "--verbose", action="store_true",
+                           help="also list the rules that tag no paper and the papers without a topic")
     build_cmd.set_defaults(run=run_build)
 
     serve_cmd = commands.add_parser(
@@ -118,6 +120,9 @@ def run_build(args: argparse.Namespace) -> int:
                    on_stage=progress)
     total = time.perf_counter() - started
     print_warnings(result)
+    if args.verbose:
+        for item in (*result.unmatched, *result.untagged):
+            print(f"note: {item}", file=sys.stderr)
     if not args.quiet:
         print(summary(result, out_dir, total))
     if args.timings:

@@ -57,6 +57,8 @@ class Paper:
     """Topic slugs, filled by classification."""
     hardware: tuple[HardwareMention, ...] = ()
     """Hardware mentions, filled by classification."""
+    inferred_topics: tuple[str, ...] = ()
+    """For a paper no topic rule tags: the topics its most similar papers share (`taxonomy.infer`)."""
 
     @property
     def year(self) -> int | None:

@@ -275,6 +275,11 @@ def relate_again(papers: list[Paper], cache: RelatedCache, *, quick: bool = Fals
                             for p in papers}, False), fork=False)
 
 
+def content_words(paper: Paper) -> set[bytes]:
+    """The words of a paper's title and abstract that tell it apart (no stop words)."""
+    return set(_words(paper.abstract or "") + _words(paper.title)) - STOPWORDS
+
+
 def _counts(paper: Paper) -> tuple[tuple[bytes, ...], tuple[int, ...]]:
     """Words and their counts: the title's `TITLE_WEIGHT` times, the abstract's, no stop words."""
     counts = Counter(_words(paper.abstract or "") + _words(paper.title) * TITLE_WEIGHT)

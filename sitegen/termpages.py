@@ -27,6 +27,8 @@ class TermEntry:
 
     paper: Paper
     evidence: tuple[HardwareMention, ...] = ()
+    inferred: bool = False
+    """A topic the paper takes from its most similar papers (no rule tags it)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ def term_views(papers: tuple[Paper, ...], taxonomy: Taxonomy) -> dict[str, TermV
     for paper in papers:  # newest first, so every list below is too
         for slug in paper.topics:
             topic_papers[slug].append(TermEntry(paper))
+        for slug in paper.inferred_topics:
+            topic_papers[slug].append(TermEntry(paper, inferred=True))
         for mention in paper.hardware:
             for slug in lineage.get(mention.slug, ()):
                 hardware_papers[slug].setdefault(paper.slug, []).append(mention)

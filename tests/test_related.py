@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def seeds() -> list[Paper]:
     papers, _ = merge(read_listings(ROOT / "content" / "listings", ROOT, {}))
-    papers, _ = classify(papers, load_rules(ROOT / "content" / "rules.toml", "content/rules.toml"))
+    papers = classify(papers, load_rules(ROOT / "content" / "rules.toml", "content/rules.toml")).papers
     return papers
 
 
