@@ -10,10 +10,12 @@ nothing else is ever removed (a folder given with `--force` keeps what it held).
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +40,27 @@ SYSTEM_DIRS = frozenset(
     + [f"/var/{name}" for name in ("backups", "cache", "lib", "local", "log", "mail", "opt", "spool", "tmp")])
 """Directories of the operating system that `--force` must not write into (their subfolders, such as
 `/var/www/html`, may be web roots)."""
+_DISK_PROBLEMS = {
+    errno.ENOSPC: ("no space left on the device", "free some space there"),
+    errno.EDQUOT: ("the disk quota is used up", "free some space there or raise the quota"),
+    errno.EROFS: ("the file system is read-only", "remount it read-write"),
+    errno.EACCES: ("permission denied", "make the directory writable for this user"),
+    errno.EPERM: ("operation not permitted", "make the directory writable for this user"),
+}
+"""What a full, read-only or forbidden disk is called in a message, and the first way out."""
+
+
+@contextlib.contextmanager
+def disk_errors(path: str | os.PathLike, fix: str = "choose another --out") -> Iterator[None]:
+    """Raise a full, read-only or forbidden disk met meanwhile as one line about `path`:
+    `path: what went wrong; what to do` (a BuildError); `fix` is the way out besides mending the disk."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno not in _DISK_PROBLEMS:
+            raise
+        problem, mend = _DISK_PROBLEMS[error.errno]
+        raise BuildError(os.fsdecode(path), 0, f"{problem}; {mend}, or {fix}, and build again") from None
 
 
 @dataclass(frozen=True)
@@ -130,7 +153,8 @@ class SiteWriter:
         self._new_dir = not out_dir.is_dir()
         """Whether this write makes the output directory (a failed one removes it again)."""
         if not self._new_dir:
-            _remove_leftovers(out_dir)
+            with disk_errors(out_dir):
+                _remove_leftovers(out_dir)
         if self._new_dir or not (previous or owned or os.listdir(out_dir)):
             owned = {OWN_ROOT}  # new, or empty: whatever is in it later is sitegen's, or planted
         self.owned = frozenset(owned)
@@ -152,7 +176,7 @@ class SiteWriter:
         return self
 
     def __exit__(self, *exc) -> None:
-        _remove_tree(Path(self._staging))
+        shutil.rmtree(self._staging, ignore_errors=True)  # a disk that failed the write may fail this too
         if self._new_dir and not self._committed:
             with contextlib.suppress(OSError):
                 self.out_dir.rmdir()
@@ -172,11 +196,12 @@ class SiteWriter:
             return False
         temp = os.path.join(self._staging, rel)
         directory = os.path.dirname(temp)
-        if directory not in self._made:
-            os.makedirs(directory, exist_ok=True)
-            self._made.add(directory)
-        with open(temp, "wb") as file:
-            file.write(data)
+        with disk_errors(os.path.join(self._out, rel)):
+            if directory not in self._made:
+                os.makedirs(directory, exist_ok=True)
+                self._made.add(directory)
+            with open(temp, "wb") as file:
+                file.write(data)
         return True
 
     def added(self, rel: str, staged: bool) -> None:
@@ -201,6 +226,10 @@ class SiteWriter:
         0.1 s at 10,000 papers: the preview's quick builds skip it, the exact build after does it).
         Without `prune`, no file is stale: the write was of some files only, and the others stay.
         """
+        with disk_errors(self.out_dir):
+            return self._commit(keep, tidy, prune)
+
+    def _commit(self, keep: tuple[str, ...], tidy: bool, prune: bool) -> WriteReport:
         out_dir, staged = self.out_dir, sorted(self._staged)
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / STATE).unlink(missing_ok=True)  # written again once the build is complete
@@ -289,12 +318,8 @@ def write_state(out_dir: Path, state: dict, name: str = STATE) -> None:
     for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
         text = text.replace(char, escaped)
     data = (text + "\n").encode("utf-8")
-    if _same_bytes(path, data):
-        return
-    temp = path.with_name(path.name + TEMP_SUFFIX)
-    temp.unlink(missing_ok=True)
-    temp.write_bytes(data)
-    os.replace(temp, path)
+    with disk_errors(path):
+        _replace_file(path, data)
 
 
 def all_present(out_dir: Path) -> bool:
@@ -331,12 +356,30 @@ def _write_manifest(out_dir: Path, paths: set[str], owned: set[str]) -> None:
     """Replace the manifest atomically (never through a symlink), unless it already says this: the
     files `paths`, and the folders sitegen made, `owned`, each as `dir/`."""
     manifest = "".join(f"{rel}\n" for rel in sorted([*paths, *(f"{folder}/" for folder in owned)])).encode()
-    if _same_bytes(out_dir / MANIFEST, manifest):
+    _replace_file(out_dir / MANIFEST, manifest)
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    """Make `path` hold `data` (unless it does): written beside it, then renamed over it, never
+    through a symlink; the file beside it is removed if that fails."""
+    if _same_bytes(path, data):
         return
-    temp = out_dir / (MANIFEST + TEMP_SUFFIX)
-    temp.unlink(missing_ok=True)
-    temp.write_bytes(manifest)
-    os.replace(temp, out_dir / MANIFEST)
+    temp = path.with_name(path.name + TEMP_SUFFIX)
+    with _removed_if_failed(temp):
+        temp.unlink(missing_ok=True)
+        temp.write_bytes(data)
+        os.replace(temp, path)
+
+
+@contextlib.contextmanager
+def _removed_if_failed(path: Path) -> Iterator[None]:
+    """Remove the file or tree `path` if what runs meanwhile fails: on a full disk, it would keep it full."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(OSError):
+            _remove_tree(path)
+        raise
 
 
 def _is_leftover(name: str) -> bool:
@@ -427,15 +470,41 @@ def replace_subtree(out_dir: Path, name: str, new_dir: Path) -> None:
     target = _subtree(out_dir, name)
     staged = out_dir / f".{name}{TEMP_SUFFIX}"
     old = out_dir / f".{name}.sitegen-old"
-    for leftover in (staged, old):
-        _remove_tree(leftover)
-    shutil.move(str(new_dir), str(staged))
-    if target.is_symlink() or target.is_file():
-        target.unlink()
-    elif target.exists():
-        os.replace(target, old)
-    os.replace(staged, target)
-    _remove_tree(old)
+    with disk_errors(target):
+        with _removed_if_failed(staged):
+            for leftover in (staged, old):
+                _remove_tree(leftover)
+            _move_tree(str(new_dir), str(staged))
+            if target.is_symlink() or target.is_file():
+                target.unlink()
+            elif target.exists():
+                os.replace(target, old)
+            os.replace(staged, target)
+        _remove_tree(old)
+
+
+def _move_tree(source: str, target: str) -> None:
+    """Rename the directory `source` to `target`, or on another file system copy it there, stopping
+    at the first error, and remove it."""
+    try:
+        os.rename(source, target)
+        return
+    except OSError as error:
+        if error.errno != errno.EXDEV:
+            raise
+    _copy_tree(source, target)
+    shutil.rmtree(source)
+
+
+def _copy_tree(source: str, target: str) -> None:
+    os.mkdir(target)
+    with os.scandir(source) as entries:
+        for entry in entries:
+            copy = os.path.join(target, entry.name)
+            if entry.is_dir(follow_symlinks=False):
+                _copy_tree(entry.path, copy)
+            else:
+                shutil.copyfile(entry.path, copy, follow_symlinks=False)
 
 
 def link_files(out_dir: Path, paths: list[str], name: str) -> Path:
@@ -447,19 +516,20 @@ def link_files(out_dir: Path, paths: list[str], name: str) -> Path:
     leaves it for the next write to remove.
     """
     staged = out_dir / f".{name}{TEMP_SUFFIX}"
-    _remove_tree(staged)
     made: set[Path] = set()
-    for rel in paths:
-        if not _valid(rel):
-            raise ValueError(f"bad output path {rel!r}")
-        target = staged / rel
-        if target.parent not in made:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            made.add(target.parent)
-        try:
-            os.link(out_dir / rel, target, follow_symlinks=False)
-        except OSError:
-            shutil.copyfile(out_dir / rel, target, follow_symlinks=False)
+    with disk_errors(staged), _removed_if_failed(staged):
+        _remove_tree(staged)
+        for rel in paths:
+            if not _valid(rel):
+                raise ValueError(f"bad output path {rel!r}")
+            target = staged / rel
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
+            try:
+                os.link(out_dir / rel, target, follow_symlinks=False)
+            except OSError:
+                shutil.copyfile(out_dir / rel, target, follow_symlinks=False)
     return staged
 
 
@@ -473,7 +543,8 @@ def remove_subtree(out_dir: Path, name: str) -> bool:
     """Delete the tree `out_dir/name`; True if there was one."""
     target = _subtree(out_dir, name)
     existed = target.exists() or target.is_symlink()
-    _remove_tree(target)
+    with disk_errors(target):
+        _remove_tree(target)
     return existed
 
 

@@ -22,6 +22,7 @@ the output that is not reproducible.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -38,7 +39,7 @@ from typing import TYPE_CHECKING
 from markupsafe import escape
 
 from .diagnostics import BuildCancelled, BuildError
-from .output import (MANIFEST, WriteReport, link_files, read_state, remove_links, remove_subtree,
+from .output import (MANIFEST, WriteReport, disk_errors, link_files, read_state, remove_links, remove_subtree,
                      replace_subtree, write_state)
 from .parallel import POLL, fork_imap
 
@@ -109,7 +110,8 @@ def update_index(out_dir: Path, indexed: list[str], html: list[str], report: Wri
         try:
             pages = build_index(out_dir, indexed, html, documents.indexer if documents else None, cancelled)
         except BuildError:
-            remove_subtree(out_dir, INDEX_DIR)  # stale now: the next build must not keep it
+            with contextlib.suppress(BuildError, OSError):  # the error that stopped it is the one to tell
+                remove_subtree(out_dir, INDEX_DIR)  # stale now: the next build must not keep it
             raise
         result = SearchResult("indexed", pages, f"search index: {pages} pages")
     write_state(out_dir, {"inputs": inputs, "documents": documents.digest if documents else ""}, INDEX_STATE)
@@ -177,7 +179,8 @@ def build_index(out_dir: Path, indexed: list[str], html: list[str], started: Ind
     try:
         pages = indexer.finish(cancelled)
         replace_subtree(out_dir, INDEX_DIR, indexer.bundle)
-        os.utime(out_dir / INDEX_DIR / ENTRY_FILE)  # newer than the pages and manifest, however early it began
+        with disk_errors(out_dir / INDEX_DIR):
+            os.utime(out_dir / INDEX_DIR / ENTRY_FILE)  # newer than the pages and manifest, however early it began
     finally:
         indexer.close()
         if links is not None:
@@ -205,7 +208,8 @@ class Indexer:
 
     def __init__(self, site_dir: Path, glob: str | None = PAPER_PAGES):
         executable = pagefind_executable()
-        self._temp = ScratchDir("sitegen-pagefind-")
+        with disk_errors(tempfile.gettempdir(), fix="set TMPDIR to a directory with room"):
+            self._temp = ScratchDir("sitegen-pagefind-")
         self.bundle = self._temp.path / INDEX_DIR
         self._log = self._temp.path / "pagefind.log"
         """Its output, in a file: it never waits for a reader, and no thread of ours reads a pipe."""
