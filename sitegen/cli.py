@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -25,9 +27,23 @@ def main(argv: list[str] | None = None) -> int:
     except BuildError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("\ninterrupted; the output directory was left as it was before this step", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as interrupt:
+        terminated = isinstance(interrupt, Terminated)
+        print(f"\n{'terminated' if terminated else 'interrupted'}; the output directory was left as it "
+              "was before this step", file=sys.stderr)
+        return 143 if terminated else 130
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, which stops a build as Ctrl-C does (exit status 128 + 15)."""
+
+
+def _stop_on_sigterm() -> None:
+    """Make SIGTERM raise `Terminated` in the main thread, the only one that gets signals."""
+    def terminate(signum, frame):
+        raise Terminated
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, terminate)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -108,6 +124,7 @@ def _add_site_options(command: argparse.ArgumentParser, out_default: str = "site
 
 
 def run_build(args: argparse.Namespace) -> int:
+    _stop_on_sigterm()  # the build's `finally`s stop its workers and Pagefind, and remove what it staged
     config = load_config(args.source, args.base_url)
     out_dir = args.out if args.out is not None else args.source / "site"
     started = time.perf_counter()

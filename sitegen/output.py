@@ -3,16 +3,19 @@
 Files whose bytes did not change are not touched; new and changed files are first
 written in full into a staging directory inside the output and then renamed into place;
 files an earlier build produced and this one did not are removed. A manifest marks the
-directory as sitegen's own.
+directory as sitegen's own: it lists the files sitegen wrote and the folders it made, and
+nothing else is ever removed (a folder given with `--force` keeps what it held).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +29,38 @@ STAGING = ".sitegen-tmp"
 """Directory in the output where a write stages new files; removed when the write ends
 (or, after a write that was killed, when the next one starts)."""
 _LEFTOVER_SUFFIXES = (TEMP_SUFFIX, ".sitegen-old")
+OWN_ROOT = "."
+"""The output directory itself among the folders sitegen made (`SiteWriter.owned`); `./` in the manifest."""
+SYSTEM_DIRS = frozenset(
+    ["/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/media", "/mnt", "/opt",
+     "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var"]
+    + [f"/usr/{name}" for name in ("bin", "include", "lib", "lib32", "lib64", "libexec", "local", "sbin", "share",
+                                   "src")]
+    + [f"/usr/local/{name}" for name in ("bin", "etc", "include", "lib", "sbin", "share", "src")]
+    + [f"/var/{name}" for name in ("backups", "cache", "lib", "local", "log", "mail", "opt", "spool", "tmp")])
+"""Directories of the operating system that `--force` must not write into (their subfolders, such as
+`/var/www/html`, may be web roots)."""
+_DISK_PROBLEMS = {
+    errno.ENOSPC: ("no space left on the device", "free some space there"),
+    errno.EDQUOT: ("the disk quota is used up", "free some space there or raise the quota"),
+    errno.EROFS: ("the file system is read-only", "remount it read-write"),
+    errno.EACCES: ("permission denied", "make the directory writable for this user"),
+    errno.EPERM: ("operation not permitted", "make the directory writable for this user"),
+}
+"""What a full, read-only or forbidden disk is called in a message, and the first way out."""
+
+
+@contextlib.contextmanager
+def disk_errors(path: str | os.PathLike, fix: str = "choose another --out") -> Iterator[None]:
+    """Raise a full, read-only or forbidden disk met meanwhile as one line about `path`:
+    `path: what went wrong; what to do` (a BuildError); `fix` is the way out besides mending the disk."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno not in _DISK_PROBLEMS:
+            raise
+        problem, mend = _DISK_PROBLEMS[error.errno]
+        raise BuildError(os.fsdecode(path), 0, f"{problem}; {mend}, or {fix}, and build again") from None
 
 
 @dataclass(frozen=True)
@@ -53,6 +88,9 @@ def check_output_dir(out_dir: Path, source_dir: Path, force: bool = False) -> No
         raise BuildError(str(out_dir), 0, "the output directory is inside the site's content/, templates/ "
                          "or static/, so the next build would read it back as input; choose another "
                          "--out, for example site/")
+    if out.parent == out or out.as_posix() in SYSTEM_DIRS:
+        raise BuildError(str(out_dir), 0, "is a system directory; sitegen writes its site into a directory "
+                         "of its own: choose another --out, for example site/ or /var/www/mysite")
     if out_dir.is_symlink():
         raise BuildError(str(out_dir), 0, "the output directory is a symlink; give its real path")
     if out_dir.exists() and not out_dir.is_dir():
@@ -65,10 +103,20 @@ def check_output_dir(out_dir: Path, source_dir: Path, force: bool = False) -> No
 
 def read_manifest(out_dir: Path) -> set[str]:
     """Files the previous build wrote into `out_dir` (entries that are not plain relative paths are ignored)."""
+    return _read_manifest(out_dir)[0]
+
+
+def _read_manifest(out_dir: Path) -> tuple[set[str], set[str]]:
+    """The files the manifest lists, and the folders (`dir/`, `./`: the output itself) that sitegen made.
+
+    A manifest from before sitegen recorded its folders lists none: nothing is taken for its own.
+    """
     try:
-        return set(filter(_valid, (out_dir / MANIFEST).read_text("utf-8").split("\n")))
+        lines = (out_dir / MANIFEST).read_text("utf-8").split("\n")
     except (OSError, UnicodeDecodeError):
-        return set()
+        return set(), set()
+    folders = {line[:-1] for line in lines if line.endswith("/") and (line == "./" or _valid(line[:-1]))}
+    return set(filter(_valid, lines)), folders
 
 
 def write_site(out_dir: Path, files: dict[str, bytes], keep: tuple[str, ...] = ()) -> WriteReport:
@@ -89,21 +137,29 @@ class SiteWriter:
     `with` block without committing (a failed render, a strict-mode warning, Ctrl-C) removes
     what was staged. `commit()` extends the manifest by every path about to appear (so that an
     interrupted write leaves a directory the next build recognises and cleans up), removes
-    symlinks (the writer never writes or deletes through one, and a published tree holds none;
-    a `tidy=False` commit removes only those in its way), renames the staged files into place
-    (each file holds its old bytes or its new ones, never part of them; a staged directory that
-    the output lacks is renamed whole), removes stale files and rewrites the manifest.
+    the symlinks in the folders sitegen made (the writer never writes or deletes through one, and
+    a published tree holds none; elsewhere, as in a `tidy=False` commit, only those in its way),
+    renames the staged files into place (each file holds its old bytes or its new ones, never
+    part of them; a staged directory that the output lacks is renamed whole, and noted as made
+    by sitegen), removes stale files (only those its manifest lists) and rewrites the manifest.
     """
 
     def __init__(self, out_dir: Path):
         self.out_dir = out_dir
         self._out = os.fspath(out_dir)
-        self.previous = frozenset(read_manifest(out_dir))
+        previous, owned = _read_manifest(out_dir)
+        self.previous = frozenset(previous)
         """The files the last build wrote (its manifest)."""
         self._new_dir = not out_dir.is_dir()
         """Whether this write makes the output directory (a failed one removes it again)."""
         if not self._new_dir:
-            _remove_leftovers(out_dir)
+            with disk_errors(out_dir):
+                _remove_leftovers(out_dir)
+        if self._new_dir or not (previous or owned or os.listdir(out_dir)):
+            owned = {OWN_ROOT}  # new, or empty: whatever is in it later is sitegen's, or planted
+        self.owned = frozenset(owned)
+        """The folders that sitegen made (`OWN_ROOT`: the output itself), all they hold being its own:
+        symlinks are removed there, and folders left empty."""
         self._staging = os.path.join(self._out, STAGING)
         """Where new and changed files wait for `commit()`, each at its own path."""
         self._staged: set[str] = set()
@@ -120,7 +176,7 @@ class SiteWriter:
         return self
 
     def __exit__(self, *exc) -> None:
-        _remove_tree(Path(self._staging))
+        shutil.rmtree(self._staging, ignore_errors=True)  # a disk that failed the write may fail this too
         if self._new_dir and not self._committed:
             with contextlib.suppress(OSError):
                 self.out_dir.rmdir()
@@ -140,11 +196,12 @@ class SiteWriter:
             return False
         temp = os.path.join(self._staging, rel)
         directory = os.path.dirname(temp)
-        if directory not in self._made:
-            os.makedirs(directory, exist_ok=True)
-            self._made.add(directory)
-        with open(temp, "wb") as file:
-            file.write(data)
+        with disk_errors(os.path.join(self._out, rel)):
+            if directory not in self._made:
+                os.makedirs(directory, exist_ok=True)
+                self._made.add(directory)
+            with open(temp, "wb") as file:
+                file.write(data)
         return True
 
     def added(self, rel: str, staged: bool) -> None:
@@ -169,15 +226,26 @@ class SiteWriter:
         0.1 s at 10,000 papers: the preview's quick builds skip it, the exact build after does it).
         Without `prune`, no file is stale: the write was of some files only, and the others stay.
         """
+        with disk_errors(self.out_dir):
+            return self._commit(keep, tidy, prune)
+
+    def _commit(self, keep: tuple[str, ...], tidy: bool, prune: bool) -> WriteReport:
         out_dir, staged = self.out_dir, sorted(self._staged)
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / STATE).unlink(missing_ok=True)  # written again once the build is complete
+        owned = set(self.owned)
         if staged:
-            _write_manifest(out_dir, self.previous | self.paths)
+            _write_manifest(out_dir, self.previous | self.paths, owned)
         if tidy:
-            _remove_symlinks(out_dir, skip=STAGING)
+            for folder in _outermost(owned):
+                if folder == OWN_ROOT:
+                    _remove_symlinks(out_dir, skip=STAGING)
+                elif _is_real_path(self._out, folder):
+                    _remove_symlinks(os.path.join(self._out, folder))
         if staged:
-            _move_into(self._staging, self._out)
+            made: list[str] = []
+            _move_into(self._staging, self._out, made)
+            owned.update(os.path.relpath(path, self._out).replace(os.sep, "/") for path in made)
         _remove_tree(Path(self._staging))
         removed = []
         for rel in sorted(self.previous - self.paths) if prune else ():
@@ -187,8 +255,9 @@ class SiteWriter:
             if self._plain_parents(rel) and (path.is_file() or path.is_symlink()):  # never through a symlink
                 path.unlink()
                 removed.append(rel)
-                _remove_empty_parents(path.parent, out_dir)
-        _write_manifest(out_dir, self.paths if prune else self.previous | self.paths)
+                _remove_empty_parents(rel, out_dir, owned)
+        owned = {folder for folder in _outermost(owned) if folder == OWN_ROOT or _is_real_path(self._out, folder)}
+        _write_manifest(out_dir, self.paths if prune else self.previous | self.paths, owned)
         self._committed = True
         return WriteReport(tuple(staged), self._unchanged, tuple(removed))
 
@@ -205,19 +274,21 @@ class SiteWriter:
         return True
 
 
-def _move_into(staged_dir: str, target_dir: str) -> None:
-    """Rename what `staged_dir` holds into `target_dir`: a directory the target lacks whole, else file by file.
+def _move_into(staged_dir: str, target_dir: str, made: list[str]) -> None:
+    """Rename what `staged_dir` holds into `target_dir`: a directory the target lacks whole (its
+    path appended to `made`), else file by file.
 
-    Whatever is in the way (a file where a directory goes, a directory where a file goes) is
-    removed; the target holds no symlinks (see `_remove_symlinks`).
+    Whatever is in the way (a file or symlink where a directory goes, a directory where a file
+    goes) is removed; nothing is written through a symlink.
     """
     with os.scandir(staged_dir) as entries:
         for entry in entries:
             target = os.path.join(target_dir, entry.name)
             if entry.is_dir(follow_symlinks=False):
                 if _is_real_dir(target):
-                    _move_into(entry.path, target)
+                    _move_into(entry.path, target, made)
                     continue
+                made.append(target)
                 if os.path.lexists(target):
                     os.unlink(target)
             elif _is_real_dir(target):
@@ -247,12 +318,8 @@ def write_state(out_dir: Path, state: dict, name: str = STATE) -> None:
     for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
         text = text.replace(char, escaped)
     data = (text + "\n").encode("utf-8")
-    if _same_bytes(path, data):
-        return
-    temp = path.with_name(path.name + TEMP_SUFFIX)
-    temp.unlink(missing_ok=True)
-    temp.write_bytes(data)
-    os.replace(temp, path)
+    with disk_errors(path):
+        _replace_file(path, data)
 
 
 def all_present(out_dir: Path) -> bool:
@@ -285,15 +352,34 @@ def _valid(rel: str) -> bool:
         part not in ("", ".", "..") for part in rel.split("/"))
 
 
-def _write_manifest(out_dir: Path, paths: set[str]) -> None:
-    """Replace the manifest atomically (never through a symlink), unless it already says this."""
-    manifest = "".join(f"{rel}\n" for rel in sorted(paths)).encode()
-    if _same_bytes(out_dir / MANIFEST, manifest):
+def _write_manifest(out_dir: Path, paths: set[str], owned: set[str]) -> None:
+    """Replace the manifest atomically (never through a symlink), unless it already says this: the
+    files `paths`, and the folders sitegen made, `owned`, each as `dir/`."""
+    manifest = "".join(f"{rel}\n" for rel in sorted([*paths, *(f"{folder}/" for folder in owned)])).encode()
+    _replace_file(out_dir / MANIFEST, manifest)
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    """Make `path` hold `data` (unless it does): written beside it, then renamed over it, never
+    through a symlink; the file beside it is removed if that fails."""
+    if _same_bytes(path, data):
         return
-    temp = out_dir / (MANIFEST + TEMP_SUFFIX)
-    temp.unlink(missing_ok=True)
-    temp.write_bytes(manifest)
-    os.replace(temp, out_dir / MANIFEST)
+    temp = path.with_name(path.name + TEMP_SUFFIX)
+    with _removed_if_failed(temp):
+        temp.unlink(missing_ok=True)
+        temp.write_bytes(data)
+        os.replace(temp, path)
+
+
+@contextlib.contextmanager
+def _removed_if_failed(path: Path) -> Iterator[None]:
+    """Remove the file or tree `path` if what runs meanwhile fails: on a full disk, it would keep it full."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(OSError):
+            _remove_tree(path)
+        raise
 
 
 def _is_leftover(name: str) -> bool:
@@ -323,6 +409,16 @@ def _remove_symlinks(directory: str | Path, skip: str = "") -> None:
                 _remove_symlinks(entry.path)  # a str: a Path per directory was a third of the walk
 
 
+def _is_real_path(out: str, folder: str) -> bool:
+    """Whether `out/folder` and every directory on the way to it are real directories, not symlinks."""
+    path = out
+    for part in folder.split("/"):
+        path = os.path.join(path, part)
+        if not _is_real_dir(path):
+            return False
+    return True
+
+
 def _is_real_dir(path: str) -> bool:
     """A directory, not a symlink to one."""
     try:
@@ -343,13 +439,24 @@ def _same_bytes(path: str | Path, data: bytes) -> bool:
         return False
 
 
-def _remove_empty_parents(directory: Path, out_dir: Path) -> None:
-    while directory != out_dir and directory.is_relative_to(out_dir):
+def _outermost(folders: set[str]) -> list[str]:
+    """The `folders` that are not inside another of them (`OWN_ROOT` holds every one)."""
+    if OWN_ROOT in folders:
+        return [OWN_ROOT]
+    return [folder for folder in sorted(folders)
+            if not any(folder.startswith(other + "/") for other in folders)]
+
+
+def _remove_empty_parents(rel: str, out_dir: Path, owned: set[str]) -> None:
+    """Remove the folders on the way to the removed file `rel` that are left empty, if sitegen made them."""
+    parts = rel.split("/")[:-1]
+    while parts and any(folder == OWN_ROOT or ("/".join(parts) + "/").startswith(folder + "/")
+                        for folder in owned):
         try:
-            directory.rmdir()
+            (out_dir / "/".join(parts)).rmdir()
         except OSError:
             return
-        directory = directory.parent
+        parts.pop()
 
 
 def replace_subtree(out_dir: Path, name: str, new_dir: Path) -> None:
@@ -363,15 +470,41 @@ def replace_subtree(out_dir: Path, name: str, new_dir: Path) -> None:
     target = _subtree(out_dir, name)
     staged = out_dir / f".{name}{TEMP_SUFFIX}"
     old = out_dir / f".{name}.sitegen-old"
-    for leftover in (staged, old):
-        _remove_tree(leftover)
-    shutil.move(str(new_dir), str(staged))
-    if target.is_symlink() or target.is_file():
-        target.unlink()
-    elif target.exists():
-        os.replace(target, old)
-    os.replace(staged, target)
-    _remove_tree(old)
+    with disk_errors(target):
+        with _removed_if_failed(staged):
+            for leftover in (staged, old):
+                _remove_tree(leftover)
+            _move_tree(str(new_dir), str(staged))
+            if target.is_symlink() or target.is_file():
+                target.unlink()
+            elif target.exists():
+                os.replace(target, old)
+            os.replace(staged, target)
+        _remove_tree(old)
+
+
+def _move_tree(source: str, target: str) -> None:
+    """Rename the directory `source` to `target`, or on another file system copy it there, stopping
+    at the first error, and remove it."""
+    try:
+        os.rename(source, target)
+        return
+    except OSError as error:
+        if error.errno != errno.EXDEV:
+            raise
+    _copy_tree(source, target)
+    shutil.rmtree(source)
+
+
+def _copy_tree(source: str, target: str) -> None:
+    os.mkdir(target)
+    with os.scandir(source) as entries:
+        for entry in entries:
+            copy = os.path.join(target, entry.name)
+            if entry.is_dir(follow_symlinks=False):
+                _copy_tree(entry.path, copy)
+            else:
+                shutil.copyfile(entry.path, copy, follow_symlinks=False)
 
 
 def link_files(out_dir: Path, paths: list[str], name: str) -> Path:
@@ -383,19 +516,20 @@ def link_files(out_dir: Path, paths: list[str], name: str) -> Path:
     leaves it for the next write to remove.
     """
     staged = out_dir / f".{name}{TEMP_SUFFIX}"
-    _remove_tree(staged)
     made: set[Path] = set()
-    for rel in paths:
-        if not _valid(rel):
-            raise ValueError(f"bad output path {rel!r}")
-        target = staged / rel
-        if target.parent not in made:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            made.add(target.parent)
-        try:
-            os.link(out_dir / rel, target, follow_symlinks=False)
-        except OSError:
-            shutil.copyfile(out_dir / rel, target, follow_symlinks=False)
+    with disk_errors(staged), _removed_if_failed(staged):
+        _remove_tree(staged)
+        for rel in paths:
+            if not _valid(rel):
+                raise ValueError(f"bad output path {rel!r}")
+            target = staged / rel
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
+            try:
+                os.link(out_dir / rel, target, follow_symlinks=False)
+            except OSError:
+                shutil.copyfile(out_dir / rel, target, follow_symlinks=False)
     return staged
 
 
@@ -409,7 +543,8 @@ def remove_subtree(out_dir: Path, name: str) -> bool:
     """Delete the tree `out_dir/name`; True if there was one."""
     target = _subtree(out_dir, name)
     existed = target.exists() or target.is_symlink()
-    _remove_tree(target)
+    with disk_errors(target):
+        _remove_tree(target)
     return existed
 
 

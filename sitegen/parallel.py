@@ -12,6 +12,8 @@ runs in this process: the result is the same either way.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import gc
 import multiprocessing
 import os
@@ -29,6 +31,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 POLL = 0.05
 """Seconds between asking whether a build is cancelled, while it waits for another process."""
+_PR_SET_PDEATHSIG = 1
+"""Linux's `prctl` option: the signal a process gets when the one that forked it ends."""
 
 
 def default_workers() -> int:
@@ -74,7 +78,8 @@ def fork_imap(work: Callable[[Sequence[T]], list[R]], items: Sequence[T], *, wor
     try:
         for _ in range(min(workers, -(-len(items) // chunk))):
             receive, send = context.Pipe(duplex=False)
-            process = context.Process(target=_worker, args=(work, items, chunk, counter, send, nice), daemon=True)
+            process = context.Process(target=_worker, args=(work, items, chunk, counter, send, nice,
+                                                            [*pipes, receive]), daemon=True)
             process.start()
             send.close()
             processes.append(process)
@@ -104,9 +109,10 @@ def fork_imap(work: Callable[[Sequence[T]], list[R]], items: Sequence[T], *, wor
         gc.unfreeze()
 
 
-def _worker(work: Callable, items: Sequence, chunk: int, counter, send: Connection, nice: int) -> None:
+def _worker(work: Callable, items: Sequence, chunk: int, counter, send: Connection, nice: int,
+            inherited: list[Connection]) -> None:
     """Take chunks until none is left; send each chunk's results, then `done`."""
-    with _reporting_to_parent(send, nice):
+    with _reporting_to_parent(send, nice, inherited):
         while True:
             with counter.get_lock():
                 start = counter.value
@@ -118,9 +124,10 @@ def _worker(work: Callable, items: Sequence, chunk: int, counter, send: Connecti
 
 
 @contextmanager
-def _reporting_to_parent(send: Connection, nice: int = 0) -> Iterator[None]:
+def _reporting_to_parent(send: Connection, nice: int, inherited: list[Connection]) -> Iterator[None]:
     """The frame of a forked process's work: Ctrl-C is the parent's to handle, an error goes to
-    it; with `nice`, it runs at that much lower priority.
+    it, and it ends with the parent (`_end_with_parent`, which closes the `inherited` read ends);
+    with `nice`, it runs at that much lower priority.
 
     A process that is no longer wanted (a cancelled build) is killed, not terminated: until it
     gets here it has the parent's signal handlers, and the preview server turns SIGTERM into
@@ -128,6 +135,7 @@ def _reporting_to_parent(send: Connection, nice: int = 0) -> Iterator[None]:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _end_with_parent(inherited)
     try:
         if nice:
             os.nice(nice)
@@ -141,6 +149,25 @@ def _reporting_to_parent(send: Connection, nice: int = 0) -> Iterator[None]:
         send.close()
         sys.stdout.flush()
         sys.stderr.flush()
+
+
+def _end_with_parent(inherited: list[Connection]) -> None:
+    """Make this forked process end when its parent does, even by SIGKILL, instead of waiting
+    forever to write a result that no one will read (and holding the parent's stdout and stderr).
+
+    It closes the read ends of the pipes it inherited, its own among them: once no process
+    reads a pipe, a write into it fails. Any other process forked meanwhile may hold one too, so
+    on Linux the kernel is also asked to kill it when the parent ends (`PR_SET_PDEATHSIG`); a
+    parent that ended before that is seen by its pid.
+    """
+    for connection in inherited:
+        connection.close()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:
+        os._exit(1)
 
 
 class Forked:
@@ -165,7 +192,8 @@ class Forked:
         self._receive, send = context.Pipe(duplex=False)
         gc.freeze()  # as in fork_imap: the child's collector leaves the shared pages alone
         try:
-            self._process = context.Process(target=_call, args=(function, args, send, nice), daemon=True)
+            self._process = context.Process(target=_call, args=(function, args, send, nice, [self._receive]),
+                                            daemon=True)
             self._process.start()
         finally:
             gc.unfreeze()
@@ -201,6 +229,6 @@ class Forked:
             self._process = None
 
 
-def _call(function: Callable, args: tuple, send: Connection, nice: int) -> None:
-    with _reporting_to_parent(send, nice):
+def _call(function: Callable, args: tuple, send: Connection, nice: int, inherited: list[Connection]) -> None:
+    with _reporting_to_parent(send, nice, inherited):
         send.send(("done", function(*args)))

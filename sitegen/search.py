@@ -22,6 +22,7 @@ the output that is not reproducible.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -38,9 +39,14 @@ from typing import TYPE_CHECKING
 from markupsafe import escape
 
 from .diagnostics import BuildCancelled, BuildError
-from .output import (MANIFEST, WriteReport, link_files, read_state, remove_links, remove_subtree,
+from .output import (MANIFEST, WriteReport, disk_errors, link_files, read_state, remove_links, remove_subtree,
                      replace_subtree, write_state)
 from .parallel import POLL, fork_imap
+
+try:
+    import fcntl
+except ImportError:  # not on POSIX: scratch directories of killed builds are not found again
+    fcntl = None
 
 if TYPE_CHECKING:
     from .rendering import PageJob
@@ -104,7 +110,8 @@ def update_index(out_dir: Path, indexed: list[str], html: list[str], report: Wri
         try:
             pages = build_index(out_dir, indexed, html, documents.indexer if documents else None, cancelled)
         except BuildError:
-            remove_subtree(out_dir, INDEX_DIR)  # stale now: the next build must not keep it
+            with contextlib.suppress(BuildError, OSError):  # the error that stopped it is the one to tell
+                remove_subtree(out_dir, INDEX_DIR)  # stale now: the next build must not keep it
             raise
         result = SearchResult("indexed", pages, f"search index: {pages} pages")
     write_state(out_dir, {"inputs": inputs, "documents": documents.digest if documents else ""}, INDEX_STATE)
@@ -172,7 +179,8 @@ def build_index(out_dir: Path, indexed: list[str], html: list[str], started: Ind
     try:
         pages = indexer.finish(cancelled)
         replace_subtree(out_dir, INDEX_DIR, indexer.bundle)
-        os.utime(out_dir / INDEX_DIR / ENTRY_FILE)  # newer than the pages and manifest, however early it began
+        with disk_errors(out_dir / INDEX_DIR):
+            os.utime(out_dir / INDEX_DIR / ENTRY_FILE)  # newer than the pages and manifest, however early it began
     finally:
         indexer.close()
         if links is not None:
@@ -200,9 +208,10 @@ class Indexer:
 
     def __init__(self, site_dir: Path, glob: str | None = PAPER_PAGES):
         executable = pagefind_executable()
-        self._temp = tempfile.TemporaryDirectory(prefix="sitegen-pagefind-")
-        self.bundle = Path(self._temp.name) / INDEX_DIR
-        self._log = Path(self._temp.name) / "pagefind.log"
+        with disk_errors(tempfile.gettempdir(), fix="set TMPDIR to a directory with room"):
+            self._temp = ScratchDir("sitegen-pagefind-")
+        self.bundle = self._temp.path / INDEX_DIR
+        self._log = self._temp.path / "pagefind.log"
         """Its output, in a file: it never waits for a reader, and no thread of ours reads a pipe."""
         command = [str(executable), "--site", str(site_dir), *(["--glob", glob] if glob else []),
                    "--output-path", str(self.bundle)]
@@ -211,7 +220,7 @@ class Indexer:
                 self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                                  stdin=subprocess.DEVNULL)
         except OSError as error:
-            self._temp.cleanup()
+            self._temp.close()
             raise BuildError(str(executable), 0, f"could not run Pagefind: {error}; reinstall it with "
                              "pip install 'pagefind[bin]', or build with --no-search") from None
 
@@ -247,7 +256,7 @@ class Indexer:
         if self._process.poll() is None:
             self._process.kill()
             self._process.wait()
-        self._temp.cleanup()
+        self._temp.close()
 
 
 @dataclass
@@ -261,7 +270,7 @@ class SearchDocuments:
     (`stand_for`). Any other theme gets its pages indexed once they are written.
     """
 
-    directory: Path
+    scratch: ScratchDir
     """Where the stand-ins are, at their pages' paths; in memory where there is a tmpfs."""
     bodies: dict[str, bytes]
     """The `indexed` block of each page, by output path."""
@@ -287,7 +296,7 @@ class SearchDocuments:
     def close(self) -> None:
         if self.indexer is not None:
             self.indexer.close()
-        shutil.rmtree(self.directory, ignore_errors=True)
+        self.scratch.close()
 
     def __enter__(self) -> SearchDocuments:
         return self
@@ -305,9 +314,10 @@ def start_index(render_block: Callable[[dict], str], pages: Sequence[PageJob], o
     cannot be written: the pages are then indexed once they are written.
     """
     try:
-        directory = Path(tempfile.mkdtemp(prefix="sitegen-search-", dir=_scratch_dir()))
+        scratch = ScratchDir("sitegen-search-", _scratch_dir())
     except OSError:
         return None
+    directory = scratch.path
     html_tag = f'<html lang="{escape(language)}"'.encode()
     head, tail = b"<!doctype html>\n" + html_tag + b'>\n<meta charset="utf-8">\n<body>\n', b"\n</body>\n</html>\n"
 
@@ -324,7 +334,7 @@ def start_index(render_block: Callable[[dict], str], pages: Sequence[PageJob], o
             written.append((page.path, body))
         return written
 
-    documents = SearchDocuments(directory, {}, html_tag, "")
+    documents = SearchDocuments(scratch, {}, html_tag, "")
     try:
         for part in fork_imap(write, pages, workers=workers, chunk=_CHUNK):
             documents.bodies.update(part)
@@ -350,6 +360,67 @@ def _seen_by_pagefind(html: bytes) -> tuple[int, int, int]:
     default title) and `<img>` (the default image)."""
     return (html.count(b"data-pagefind") - html.count(b"data-pagefind-ignore"), html.count(b"<h1"),
             html.count(b"<img"))
+
+
+class ScratchDir:
+    """A new directory `<prefix><pid>-<random>` for this process's short-lived files, in `parent`
+    (default: the system's temporary directory); `close()` removes it.
+
+    A build that is killed cannot remove it, so making one first removes those of the same
+    prefix whose owner is gone: each is locked (`flock`, which the system releases however the
+    process ends) for as long as its owner, and the processes it forked, live. It is made under
+    a hidden name and renamed once locked, so no build takes another's for a dead one's.
+    """
+
+    def __init__(self, prefix: str, parent: str | None = None):
+        parent = parent or tempfile.gettempdir()
+        if fcntl is not None:
+            _remove_unlocked(parent, prefix)
+        hidden = tempfile.mkdtemp(prefix=f".{prefix}{os.getpid()}-", dir=parent)
+        self._lock = None
+        self.path = Path(parent, os.path.basename(hidden)[1:])
+        try:
+            self._lock = _lock(hidden)
+            os.rename(hidden, self.path)
+        except BaseException:
+            shutil.rmtree(hidden, ignore_errors=True)
+            self.close()
+            raise
+
+    def close(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
+
+def _lock(path: str) -> int | None:
+    """An open descriptor of the directory `path` holding its lock; None if another process holds it
+    (or there are no locks here)."""
+    if fcntl is None:
+        return None
+    descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(descriptor)
+        return None
+    return descriptor
+
+
+def _remove_unlocked(parent: str, prefix: str) -> None:
+    """Remove the `ScratchDir`s of `prefix` in `parent` that no living process holds."""
+    name = re.compile(re.escape(prefix) + r"\d+-\w{8}")
+    with os.scandir(parent) as entries:
+        stale = [entry.path for entry in entries if name.fullmatch(entry.name)]
+    for path in stale:
+        try:
+            descriptor = _lock(path)
+        except OSError:  # gone meanwhile, or not a directory
+            continue
+        if descriptor is not None:
+            shutil.rmtree(path, ignore_errors=True)
+            os.close(descriptor)
 
 
 def _scratch_dir() -> str | None:

@@ -424,3 +424,38 @@ def test_a_page_staged_by_a_worker_never_lands_outside_the_staging_directory(tmp
         with pytest.raises(ValueError):
             writer.added("papers/a/index.html", True)
     assert snapshot(tmp_path) == before
+
+
+# --- --force into a directory that holds the user's files --------------------------------------
+
+def test_force_never_removes_what_sitegen_did_not_write(tmp_path):
+    """Symlinks and files that were there before are kept, however many builds follow; only
+    the paths sitegen writes are taken over, and symlinks planted in its own folders removed."""
+    root = make_site(tmp_path / "site", {"a.txt": _rich("First Paper", "Second Paper"),
+                                         "gone.txt": _rich("Paper That Goes Away")})
+    proj = tmp_path / "proj"
+    (proj / "lib").mkdir(parents=True)
+    (proj / "lib" / "libfoo.so.1.2").write_text("the library")
+    (proj / "lib" / "libfoo.so.1").symlink_to("libfoo.so.1.2")
+    (proj / "docs").symlink_to("lib", target_is_directory=True)
+    (proj / "index.html").symlink_to("lib/libfoo.so.1.2")  # on a path sitegen writes
+    theirs = {rel: data for rel, data in snapshot(proj).items() if rel != "index.html"}
+
+    result = build(root, proj, "-q", "--force", "--no-search")
+    assert result.returncode == 0, result.stderr
+    assert not (proj / "index.html").is_symlink() and b"First Paper" in (proj / "index.html").read_bytes()
+    (proj / "papers" / "planted").symlink_to(tmp_path, target_is_directory=True)  # in a folder sitegen made
+    (root / LISTINGS / "gone.txt").unlink()
+    result = build(root, proj, "-q", "--no-search")
+    assert result.returncode == 0, result.stderr
+    assert not (proj / "papers" / "planted").is_symlink(), "a symlink in sitegen's own folder"
+    assert {rel: data for rel, data in snapshot(proj).items() if rel in theirs} == theirs
+    written = set((proj / ".sitegen-manifest").read_text().split()) | {".sitegen-manifest", ".sitegen-state"}
+    assert sorted(rel for rel, data in snapshot(proj).items()
+                  if data != b"dir" and rel not in theirs and rel not in written) == []
+
+
+@pytest.mark.parametrize("target", ["/", "/usr", "/etc", "/usr/lib", "/var", "/boot"])
+def test_system_directories_are_refused_even_with_force(site, target):
+    with pytest.raises(BuildError, match="system directory|home directory|contains it"):
+        check_output_dir(Path(target), site, force=True)
