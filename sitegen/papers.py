@@ -30,6 +30,39 @@ class HardwareMention:
     """Offset just past the mention in `sentence`."""
 
 
+EVIDENCE_SENTENCE_MAX = 1000
+"""Longest sentence kept whole as a hardware mention's evidence; of a longer one (an abstract
+without full stops), `EVIDENCE_CONTEXT` characters on either side of the mention. The sentence
+is shown on the paper's page and on up to eight term pages: it must not copy a huge abstract."""
+EVIDENCE_CONTEXT = 240
+
+
+def hardware_mention(slug: str, text: str, sentence: tuple[int, int], start: int, end: int) -> HardwareMention:
+    """The mention `text[start:end]` of hardware `slug` with its sentence `text[s:e]`, cut to
+    `EVIDENCE_CONTEXT` characters on either side at word boundaries (`…` marks a cut) when it
+    is longer than `EVIDENCE_SENTENCE_MAX`."""
+    s, e = sentence
+    if e - s <= EVIDENCE_SENTENCE_MAX:
+        return HardwareMention(slug, text[s:e], start - s, end - s)
+    # One character past the limit tells `shorten` there is more; the text before the mention
+    # is shortened from its end, so it is reversed and back.
+    before = shorten(text[max(s, start - EVIDENCE_CONTEXT - 1): start][::-1], EVIDENCE_CONTEXT)[::-1]
+    after = shorten(text[end: min(e, end + EVIDENCE_CONTEXT + 1)], EVIDENCE_CONTEXT)
+    return HardwareMention(slug, before + text[start:end] + after, len(before), len(before) + end - start)
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` if it has at most `limit` characters, else its start cut at a word boundary
+    (mid-word only when the last half holds no space) and ended with `…`, `limit` in all."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit // 2:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
 @dataclass(frozen=True)
 class Paper:
     """A paper, merged from every listing that shows it."""

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .diagnostics import BuildError, Diagnostic
 from .parallel import fork_map
-from .papers import HardwareMention, Paper, slugify, with_fields
+from .papers import HardwareMention, Paper, hardware_mention, slugify, with_fields
 
 SECTIONS = {"topic": "topic", "vendor": "vendor", "architecture": "architecture",
             "class": "class", "hardware": "model"}
@@ -606,8 +606,7 @@ def _classify_text(text: str, low: str, title_end: int, matchers: tuple[_Matcher
     for number in sorted(first):
         start, end = first[number]
         s, e = sentence_of(start)
-        mentions.append(HardwareMention(matchers[number].term.slug, text[s:e],
-                                        start - s, min(end, e) - s))
+        mentions.append(hardware_mention(matchers[number].term.slug, text, (s, e), start, min(end, e)))
     return topics, mentions
 
 

@@ -31,7 +31,7 @@ from sitegen.config import Config
 from sitegen.diagnostics import BuildError
 from sitegen.links import find_links
 from sitegen.listings import Entry, Listing, Source, _clean, decode, parse_listing
-from sitegen.papers import merge, title_key, unique_slugs
+from sitegen.papers import merge, shorten, title_key, unique_slugs
 from sitegen.render import asset_versions, listing_views, make_environment, render_site, site_theme
 
 PATH = "content/listings/x.txt"
@@ -208,6 +208,13 @@ def test_copies_of_a_title_have_one_identity(words, separators):
     assert title_key(respelled.upper()) == title_key(plain)
     for char in _MEANINGFUL:
         assert title_key(plain + char) != title_key(plain)
+
+
+@given(hostile_text, st.integers(2, 40))
+def test_a_shortened_text_is_a_bounded_prefix(text, limit):
+    short = shorten(text, limit)
+    assert len(short) <= limit
+    assert short == text or (short.endswith("…") and text.startswith(short[:-1]))
 
 
 @given(hostile_text)
