@@ -13,16 +13,38 @@ from pygments.util import ClassNotFound
 
 _FORMATTER = HtmlFormatter(nowrap=True)
 
+CODE_LINE_MAX = 200
+"""Longest line (characters) of a block that is highlighted: many lexers are quadratic in a
+line's length (Pygments' `terraform` took 23 s on one line of 20,000 characters)."""
+CODE_BLOCK_MAX = 10_000
+"""Longest block (characters) that is highlighted: some lexers are quadratic across lines.
+With both limits, the work per block is bounded and the work per page linear in its size."""
+SLOW_LEXERS = frozenset({
+    "AutoItLexer", "AutohotkeyLexer", "EasytrieveLexer", "FantomLexer", "GherkinLexer", "IdrisLexer",
+    "MCSchemaLexer", "MozPreprocCssLexer", "SASLexer", "SmithyLexer", "SystemdLexer", "UcodeLexer",
+    "XppLexer",
+})
+"""Lexers that still took over 1.5 s on some block within the limits (exponential or cubic in
+the lines after an opening quote or in runs of white space; Pygments 2.21, measured with
+`python -m bench.lexers`): their blocks are shown as plain text."""
+
 
 def _highlight(code: str, lang: str, _attrs: str) -> str:
-    """Pygments markup for a fenced block; plain escaped text for unknown languages."""
-    try:
-        lexer = get_lexer_by_name(lang) if lang else None
-    except ClassNotFound:
-        lexer = None
-    if lexer is None:
+    """Pygments markup for a fenced block; plain escaped text for unknown languages and for
+    blocks past the limits above, so that no block can make the build slow."""
+    if not lang or len(code) > CODE_BLOCK_MAX or _longest_line(code) > CODE_LINE_MAX:
         return ""  # markdown-it then escapes the code itself
+    try:
+        lexer = get_lexer_by_name(lang)
+    except ClassNotFound:
+        return ""
+    if type(lexer).__name__ in SLOW_LEXERS:
+        return ""
     return highlight(code, lexer, _FORMATTER)
+
+
+def _longest_line(code: str) -> int:
+    return max(map(len, code.split("\n")))
 
 
 @lru_cache(maxsize=1)
