@@ -156,7 +156,8 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
         years = {name: s.year for name, s in config.listings.items() if s.year}
         listings = read_listings(config.listings_dir, config.root, years, cache.listings)
         warnings += [d for listing in listings for d in listing.diagnostics]
-        pages = read_pages(config.content_dir / "pages", config.root)
+        pages, problems = read_pages(config.content_dir / "pages", config.root)
+        warnings += problems
     with watch.stage("merge"):
         papers, problems = merge(listings, cache.merged)
         warnings += problems

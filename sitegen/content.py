@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .diagnostics import BuildError, Diagnostic
-from .markup import markdown_title, render_markdown
+from .markup import render_document
 from .papers import slugify
 
 
@@ -41,18 +41,25 @@ RESERVED_SLUGS = frozenset({"papers", "topics", "hardware", "listings", "search"
                             "pagefind", "feed", "feeds"})
 
 
-def read_pages(pages_dir: Path, root: Path) -> list[Page]:
-    """Every `*.md` under `pages_dir`, sorted by file name."""
-    pages = []
+PAGE_KEYS = frozenset({"title"})
+"""Front matter keys a page reads; a note reads none."""
+
+
+def read_pages(pages_dir: Path, root: Path) -> tuple[list[Page], list[Diagnostic]]:
+    """Every `*.md` under `pages_dir`, sorted by file name, and warnings about them.
+
+    A page's title is its front matter's `title`, else its first `# heading`, else its name.
+    """
+    pages, warnings = [], []
     for file in sorted(pages_dir.glob("*.md")) if pages_dir.is_dir() else []:
         shown = file.relative_to(root).as_posix()
-        text = _read_text(file, shown)
+        document = render_document(_read_text(file, shown), shown, PAGE_KEYS)
         slug = slugify(file.stem)
         if not slug or slug in RESERVED_SLUGS:
             raise BuildError(shown, 0, f"page name {file.stem!r} is taken by the site itself; rename the file")
-        pages.append(Page(slug, markdown_title(text) or file.stem.replace("-", " ").title(),
-                          render_markdown(text), shown))
-    return pages
+        pages.append(Page(slug, document.title or file.stem.replace("-", " ").title(), document.html, shown))
+        warnings += document.diagnostics
+    return pages, warnings
 
 
 def read_notes(notes_dir: Path, root: Path, paper_slugs: set[str]) -> tuple[dict[str, str], list[Diagnostic]]:
@@ -65,7 +72,9 @@ def read_notes(notes_dir: Path, root: Path, paper_slugs: set[str]) -> tuple[dict
             warnings.append(Diagnostic(shown, 0, f"no paper has the slug {file.stem!r}; name the note "
                                        "after the paper's URL, e.g. content/notes/<slug>.md"))
             continue
-        notes[file.stem] = render_markdown(_read_text(file, shown))
+        document = render_document(_read_text(file, shown), shown, frozenset())
+        notes[file.stem] = document.html
+        warnings += document.diagnostics
     return notes, warnings
 
 

@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 from datetime import date
 
 from .config import Config
-from .papers import Paper
+from .papers import Paper, shorten
 
 PAPERS_JSON_VERSION = 1
 
@@ -67,6 +67,10 @@ def papers_json(papers: tuple[Paper, ...], related: dict[str, tuple[str, ...]], 
 
 FEED_SIZE = 50
 """Papers in each Atom feed: the newest ones."""
+FEED_SUMMARY_MAX = 2000
+"""Characters of an abstract in a feed entry, more than arXiv allows (1,920): a paper is in
+the main feed and in each of its topics' feeds, so a longer abstract is cut (at a word, with
+`…`) rather than copied whole to each. Its page and `papers.json` keep all of it."""
 ATOM_NS = "http://www.w3.org/2005/Atom"
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 NOT_IN_SITEMAP = frozenset({"404.html", "search/index.html"})
@@ -150,7 +154,7 @@ def atom_feed(papers: tuple[Paper, ...], config: Config, path: str, page: str, t
         for slug in paper.topics:
             ET.SubElement(entry, "category", {"term": slug, "label": term_names.get(slug, slug)})
         if paper.abstract:
-            _text(entry, "summary", paper.abstract)
+            _text(entry, "summary", shorten(paper.abstract, FEED_SUMMARY_MAX))
     return _xml(feed)
 
 

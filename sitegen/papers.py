@@ -14,7 +14,6 @@ from .links import Link, find_links
 from .listings import Entry, Listing, Organization, Source
 
 SLUG_MAX = 80
-_NON_WORD = re.compile(r"[\W_]+")
 
 
 @dataclass(frozen=True)
@@ -29,6 +28,39 @@ class HardwareMention:
     """Offset of the mention in `sentence`."""
     end: int
     """Offset just past the mention in `sentence`."""
+
+
+EVIDENCE_SENTENCE_MAX = 1000
+"""Longest sentence kept whole as a hardware mention's evidence; of a longer one (an abstract
+without full stops), `EVIDENCE_CONTEXT` characters on either side of the mention. The sentence
+is shown on the paper's page and on up to eight term pages: it must not copy a huge abstract."""
+EVIDENCE_CONTEXT = 240
+
+
+def hardware_mention(slug: str, text: str, sentence: tuple[int, int], start: int, end: int) -> HardwareMention:
+    """The mention `text[start:end]` of hardware `slug` with its sentence `text[s:e]`, cut to
+    `EVIDENCE_CONTEXT` characters on either side at word boundaries (`…` marks a cut) when it
+    is longer than `EVIDENCE_SENTENCE_MAX`."""
+    s, e = sentence
+    if e - s <= EVIDENCE_SENTENCE_MAX:
+        return HardwareMention(slug, text[s:e], start - s, end - s)
+    # One character past the limit tells `shorten` there is more; the text before the mention
+    # is shortened from its end, so it is reversed and back.
+    before = shorten(text[max(s, start - EVIDENCE_CONTEXT - 1): start][::-1], EVIDENCE_CONTEXT)[::-1]
+    after = shorten(text[end: min(e, end + EVIDENCE_CONTEXT + 1)], EVIDENCE_CONTEXT)
+    return HardwareMention(slug, before + text[start:end] + after, len(before), len(before) + end - start)
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` if it has at most `limit` characters, else its start cut at a word boundary
+    (mid-word only when the last half holds no space) and ended with `…`, `limit` in all."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit // 2:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
 
 
 @dataclass(frozen=True)
@@ -68,12 +100,31 @@ class Paper:
 TITLES_KEPT = 1 << 16
 """Titles whose key and slug are remembered: the preview's rebuilds merge the same titles again."""
 
+_SEPARATOR_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Pd", "Pc", "Pi", "Pf", "Ps", "Pe"})
+"""White space, control characters, dashes, connectors (`_`), quotes and brackets."""
+_SEPARATOR_CHARS = frozenset(""""'`.,:;·…""")
+"""Other punctuation that copies of a title differ by. Everything else (`+ # ? ! & % * / @`...)
+changes what a title says, and stays in its key."""
+
 
 @lru_cache(maxsize=TITLES_KEPT)
 def title_key(title: str) -> str:
-    """Fold case, punctuation and white space so that copies of a title compare equal."""
+    """The identity of a title: its copies have the same key, different papers different keys.
+
+    Folds what copies of a title differ by: Unicode forms (NFKC), case, white space, dashes,
+    colons, quotes, brackets and similar separators; format characters (soft hyphens, zero-width
+    spaces) are dropped. Keeps what changes the meaning: `C++` and `C#` differ, and so do
+    "Attention Is All You Need", "...Need?" and "...Need!".
+    """
     text = unicodedata.normalize("NFKC", title).casefold()
-    return _NON_WORD.sub(" ", text).strip()
+    return " ".join("".join(map(_fold_char, text)).split())
+
+
+def _fold_char(char: str) -> str:
+    category = unicodedata.category(char)
+    if category in _SEPARATOR_CATEGORIES or char in _SEPARATOR_CHARS:
+        return " "
+    return "" if category == "Cf" else char
 
 
 @lru_cache(maxsize=TITLES_KEPT)
@@ -86,23 +137,55 @@ def slugify(text: str) -> str:
     return slug
 
 
-def unique_slugs(keys_and_names: list[tuple[str, str]], prefix: str) -> dict[str, str]:
-    """Give each key a unique slug from its name, in the order given.
+_PLAIN_KEY = re.compile(r"[a-z0-9]+(?: [a-z0-9]+)*")
+_HASH_LENGTHS = (6, 12, 64)
+"""Hex digits of the key's SHA-256 in a slug; longer only when a shorter one is taken."""
 
-    A name with nothing sluggable gets `<prefix>-<hash of key>`; a collision gets `-2`, `-3`...
+
+def unique_slugs(keys_and_names: list[tuple[str, str]], prefix: str) -> dict[str, str]:
+    """Give each key a unique slug that depends on its own name and key, not on the others.
+
+    A name whose `title_key` is plain (ASCII letters, digits and spaces, at most `SLUG_MAX`
+    characters) gets that key with dashes: `Model: A Study` -> `model-a-study`. Any other name
+    gets its slug and a hash of its key, `c-templates-for-gpus-1a2b3c`, or `<prefix>-1a2b3c`
+    when nothing is sluggable. So a paper keeps its URL when others come and go. Only when two
+    keys want the same slug (two names with the same plain key, or equal short hashes) does
+    the one later in key order take the next candidate: a longer hash, then a counter.
     """
     slugs: dict[str, str] = {}
     taken: set[str] = set()
-    next_suffix: dict[str, int] = {}  # per base, the first suffix not yet known to be taken
-    for key, name in keys_and_names:
-        base = slugify(name) or f"{prefix}-{hashlib.sha1(key.encode()).hexdigest()[:8]}"
-        slug, n = base, next_suffix.get(base, 2)
-        while slug in taken:
-            slug, n = f"{base}-{n}", n + 1
-        next_suffix[base] = n  # the suffixes before n are taken for good: linear, not quadratic
-        taken.add(slug)
-        slugs[key] = slug
+    pending = sorted(keys_and_names)
+    for tier in range(len(_HASH_LENGTHS) + 1):
+        left = []
+        for key, name in pending:
+            slug = _slug_candidate(key, name, prefix, tier)
+            if slug is None or slug in taken:
+                left.append((key, name))
+                continue
+            taken.add(slug)
+            slugs[key] = slug
+        pending = left
+    for key, name in pending:  # the whole hash is taken: never seen, but slugs must be unique
+        base, n = _slug_candidate(key, name, prefix, len(_HASH_LENGTHS)), 2
+        while f"{base}-{n}" in taken:
+            n += 1
+        taken.add(f"{base}-{n}")
+        slugs[key] = f"{base}-{n}"
     return slugs
+
+
+def _slug_candidate(key: str, name: str, prefix: str, tier: int) -> str | None:
+    """Tier 0: the plain slug, if the name has one; then slug and ever longer hashes of the key.
+
+    Both come from the name's `title_key`, so copies of a title that differ in case or
+    spelling of the separators (`ß` and `SS`...) give the same slug.
+    """
+    folded = title_key(name)
+    if tier == 0:
+        plain = len(folded) <= SLUG_MAX and _PLAIN_KEY.fullmatch(folded)
+        return folded.replace(" ", "-") if plain else None
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{slugify(folded) or prefix}-{digest[:_HASH_LENGTHS[tier - 1]]}"
 
 
 def listing_slugs(listings: list[Listing]) -> dict[str, str]:
@@ -172,6 +255,7 @@ def _merge_group(key: str, slug: str, group: tuple[tuple[Entry, str], ...]) -> t
                 f"{_show(getattr(chosen, field))}. Make the listings agree to silence this"))
         return getattr(chosen, field), chosen
 
+    problems.extend(_abstract_conflicts(entries, abstract))
     upvotes, _ = pick("upvotes", lambda es: max(es, key=lambda e: e.upvotes))
     authors_count, _ = pick("authors_count")
     organization, _ = pick("organization")
@@ -191,6 +275,28 @@ def _merge_group(key: str, slug: str, group: tuple[tuple[Entry, str], ...]) -> t
         listings=tuple(sorted({listing for _, listing in group})),
     )
     return paper, problems
+
+
+def _abstract_conflicts(entries: list[Entry], kept: str | None) -> list[Diagnostic]:
+    """A warning for each entry whose abstract is not the kept one, nor a shorter copy of it."""
+    if kept is None:
+        return []
+    holder = next(e for e in entries if e.abstract == kept)
+    whole = _copy_text(kept)
+    problems = []
+    for entry in entries:
+        if entry.abstract and entry.abstract != kept and not whole.startswith(_copy_text(entry.abstract)):
+            problems.append(Diagnostic(
+                entry.source.file, entry.source.line,
+                f"abstract of {entry.title!r} here differs from the one at {holder.source.file}:"
+                f"{holder.source.line}; keeping the longer one. If these are two papers, make their "
+                "titles differ; if one, make the listings agree"))
+    return problems
+
+
+def _copy_text(abstract: str) -> str:
+    """What a copy of an abstract keeps: its words, without the `...` of a truncated copy."""
+    return " ".join(abstract.split()).removesuffix("…").removesuffix("...").rstrip()
 
 
 def _show(value) -> str:

@@ -7,17 +7,21 @@ never a traceback; never listing text turned into markup in any output file.
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import time
 import tomllib
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from hostile.harness import LISTINGS, build, make_site, markup_problems, pagefind_records, parse_page
+from hostile.harness import LISTINGS, REPO, build, make_site, markup_problems, pagefind_records, parse_page
+from sitegen.feeds import FEED_SUMMARY_MAX
 from sitegen.listings import read_listings
-from sitegen.papers import merge
+from sitegen.papers import EVIDENCE_CONTEXT, EVIDENCE_SENTENCE_MAX, merge
 
 HOSTILE = Path(__file__).parent / "hostile"
 CASES = tomllib.loads((HOSTILE / "cases.toml").read_text("utf-8"))["case"]
@@ -169,6 +173,53 @@ def test_hundred_thousand_entries(tmp_path):
     assert len({p.slug for p in papers}) == n
     assert listings[0].entries[-1].source.line == 2 * n
     assert elapsed < 60, f"parse and merge of {n} entries took {elapsed:.0f} s"
+
+
+def _huge_abstract(filler: int) -> str:
+    """One sentence: the seed abstracts (every topic, much hardware), then `filler` characters
+    of words that name nothing, with `MARKERWORD` in their middle."""
+    seeds = " ".join(e.abstract for listing in read_listings(REPO / LISTINGS, REPO, {})
+                     for e in listing.entries if e.abstract).replace(". ", ", ")
+    words = " lorem ipsum" * (filler // 24)
+    return seeds + words + " MARKERWORD" + words
+
+
+def _output_bytes(out: Path) -> int:
+    return sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+
+
+def test_a_huge_abstract_is_copied_whole_only_to_its_page_and_papers_json(tmp_path):
+    """A paper is in ~30 topic feeds and on many hardware pages: those get a bounded summary
+    and bounded evidence, so the output grows by a few copies of the abstract, not by 30-70."""
+    sizes = {}
+    for size in (200_000, 800_000):  # characters of filler
+        root, out = tmp_path / f"site{size}", tmp_path / f"out{size}"
+        make_site(root, {"big.txt": _rich(("Huge Abstract", _huge_abstract(size)), ("Small Paper", ABSTRACT))})
+        (root / "content" / "rules.toml").write_bytes((REPO / "content" / "rules.toml").read_bytes())
+        result = build(root, out, "-q", "--no-search")
+        assert result.returncode == 0, result.stderr
+        sizes[size] = _output_bytes(out)
+    holders = sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
+                     if p.is_file() and b"MARKERWORD" in p.read_bytes())
+    assert holders == ["papers.json", "papers/huge-abstract/index.html"]
+    feeds = sorted(out.rglob("feed.xml"))
+    assert len(feeds) > 20, "the abstract names most topics"
+    for path in feeds:
+        for summary in ET.parse(path).getroot().iter("{http://www.w3.org/2005/Atom}summary"):
+            assert len(summary.text) <= FEED_SUMMARY_MAX
+            if summary.text.startswith(_huge_abstract(0)[:100]):
+                assert summary.text.endswith("…")
+                assert _huge_abstract(800_000).startswith(summary.text[:-1].rstrip() + " ")
+    # Growing the abstract grows the output by four copies at most (the page has a second
+    # one in its citation metadata), not by one for each feed and term page.
+    assert sizes[800_000] - sizes[200_000] < 4 * 600_000
+    assert max(len(m["sentence"]) for m in _mentions(out)) <= max(EVIDENCE_SENTENCE_MAX, 2 * EVIDENCE_CONTEXT + 100)
+
+
+def _mentions(out: Path) -> list[dict]:
+    """The hardware evidence on the huge paper's page, as `<q>` texts."""
+    page = (out / "papers/huge-abstract/index.html").read_text("utf-8")
+    return [{"sentence": html.unescape(re.sub(r"<[^>]+>", "", q))} for q in re.findall(r"<q>(.*?)</q>", page, re.S)]
 
 
 def test_strict_makes_a_warning_an_error_and_writes_nothing(tmp_path):

@@ -5,7 +5,10 @@
 - any title and abstract rendered through the real templates come out as the same text
   (escaped: html.unescape of the element's content gives it back), never as markup;
 - papers.json stays JSON and feed.xml and sitemap.xml stay well-formed XML for any titles;
-- slugs are URL-safe and unique, links are http(s) slices of the text they were found in.
+- slugs are URL-safe and unique, and a paper keeps its slug when other papers come and go;
+- copies of a title (case, separators respelled) have one identity, characters that change
+  the meaning (`+ # ? !`...) another;
+- links are http(s) slices of the text they were found in.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from __future__ import annotations
 import html
 import json
 import re
+import string
+from itertools import cycle
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -26,7 +31,7 @@ from sitegen.config import Config
 from sitegen.diagnostics import BuildError
 from sitegen.links import find_links
 from sitegen.listings import Entry, Listing, Source, _clean, decode, parse_listing
-from sitegen.papers import merge, unique_slugs
+from sitegen.papers import merge, shorten, title_key, unique_slugs
 from sitegen.render import asset_versions, listing_views, make_environment, render_site, site_theme
 
 PATH = "content/listings/x.txt"
@@ -166,6 +171,50 @@ def test_slugs_are_url_safe_and_unique(keys_and_names):
     assert len(set(slugs.values())) == len(keys_and_names)
     for slug in slugs.values():
         assert re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", slug), slug
+
+
+TITLE_WORDS = ["Model", "model", "MODEL:", "LLM", "C++", "C#", "Need?", "Need!", "Café", "Straße", "STRASSE",
+               "—", "x" * 45, "a", "2", "&", "🚀", "Model-2", "«quoted»", "v1.5"]
+paper_title = st.one_of(st.lists(st.sampled_from(TITLE_WORDS), min_size=1, max_size=5).map(" ".join),
+                        hostile_text).filter(str.strip)
+
+
+def _slug_of_each_title(titles: list[str]) -> dict[str, str]:
+    """Title -> the slug of the paper that `merge` makes of it, all titles in one listing."""
+    entries = tuple(Entry(title, Source(PATH, n)) for n, title in enumerate(titles, 1))
+    papers, _ = merge([Listing(PATH, "x", "rich", None, None, False, entries)])
+    return {titles[source.line - 1]: paper.slug for paper in papers for source in paper.sources}
+
+
+@settings(max_examples=300)
+@given(st.lists(paper_title, min_size=1, max_size=12), st.lists(paper_title, max_size=12), st.integers(0, 12))
+def test_a_paper_keeps_its_slug_when_others_come_and_go(staying, others, cut):
+    alone = _slug_of_each_title(staying)
+    together = _slug_of_each_title(others[:cut] + staying + others[cut:])
+    assert {title: together[title] for title in staying} == alone
+    assert len(set(together.values())) == len({title_key(t) or t for t in together})
+
+
+_MEANINGFUL = "+#?!&%*/@"
+
+
+@given(st.lists(st.text(string.ascii_letters + string.digits + _MEANINGFUL, min_size=1, max_size=6), min_size=1,
+                max_size=5),
+       st.lists(st.sampled_from([" ", "  ", " - ", ": ", " — ", "\u00a0", " “", "” ", "_", "\t", ", ", " ("]),
+                min_size=1, max_size=4))
+def test_copies_of_a_title_have_one_identity(words, separators):
+    plain = " ".join(words)
+    respelled = words[0] + "".join(sep + word for sep, word in zip(cycle(separators), words[1:]))
+    assert title_key(respelled.upper()) == title_key(plain)
+    for char in _MEANINGFUL:
+        assert title_key(plain + char) != title_key(plain)
+
+
+@given(hostile_text, st.integers(2, 40))
+def test_a_shortened_text_is_a_bounded_prefix(text, limit):
+    short = shorten(text, limit)
+    assert len(short) <= limit
+    assert short == text or (short.endswith("…") and text.startswith(short[:-1]))
 
 
 @given(hostile_text)

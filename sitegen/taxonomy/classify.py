@@ -22,7 +22,7 @@ from functools import partial
 from itertools import groupby
 
 from ..diagnostics import BuildCancelled, Diagnostic
-from ..papers import HardwareMention, Paper, slugify, with_fields
+from ..papers import HardwareMention, Paper, hardware_mention, slugify, with_fields
 from ..parallel import fork_imap
 from .phrases import Matcher, spans, word_sets
 from .sentences import SentenceIndex
@@ -244,7 +244,7 @@ def _classify_text(text: str, title_end: int, matchers: tuple[Matcher, ...], pai
     for term in sorted(first):
         start, end = first[term]
         s, e = sentence_of(start)
-        mentions.setdefault(slugs[term], HardwareMention(slugs[term], text[s:e], start - s, min(end, e) - s))
+        mentions.setdefault(slugs[term], hardware_mention(slugs[term], text, (s, e), start, min(end, e)))
         if term[1]:
             models.add((slugs[term], term[1], matchers[term[0]].term.slug))
     return tuple(topics), tuple(mentions.values()), tuple(sorted(models))
