@@ -25,7 +25,7 @@ from .taxonomy import ClassifyCache, classify, load_rules
 from .render import (WATCHED, Site, Theme, asset_versions, listing_views, make_environment, paper_page_parts,
                      site_pages, site_theme, term_names)
 from .rendering import GIVE_WAY, PageCache, block_renderer, note_files, render_pages
-from .search import INDEX_DIR, INDEXED_BLOCK, SearchDocuments, index_holds, start_index, update_index
+from .search import INDEX_DIR, INDEXED_BLOCK, SearchDocuments, index_holds, start_index, update_index, uses_ui
 
 
 @dataclass(frozen=True)
@@ -237,8 +237,10 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
         if search and exact:  # an approximate build leaves the index to the exact one that follows
             with watch.stage("search"):
                 stood_in = documents is not None and documents.stand_for(rendered.indexed, rendered.matched)
+                keep_ui = uses_ui([data for _, data in every_page[0]] + list(assets.values()))
                 indexed = update_index(out_dir, list(rendered.indexed), html, report, inputs=inputs,
-                                       documents=documents if stood_in else None, cancelled=cancelled)
+                                       documents=documents if stood_in else None, cancelled=cancelled,
+                                       keep_ui=keep_ui)
         else:
             indexed = update_index(out_dir, list(rendered.indexed), html, report, enabled=False)
     rules_note = () if taxonomy.terms else (

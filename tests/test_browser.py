@@ -15,7 +15,7 @@ SANA = "papers/sana-video-efficient-video-generation-with-block-linear-diffusion
 PAGES = {  # one of each kind of page
     "home": "",
     "paper": SANA,
-    "listing": "listings/000-e0f5f16c55c27fa1/",
+    "listing": "listings/daily-papers-4-november-2025/",
     "topics": "topics/",
     "topic": "topics/video-generation/",
     "hardware": "hardware/",
@@ -57,8 +57,8 @@ def test_home_to_topic_to_paper(site, page) -> None:
 
 def test_home_to_listing_to_paper_and_through_the_listing(site, page) -> None:
     page.goto(site)
-    page.locator(".sidebar a[href$='/listings/000-e0f5f16c55c27fa1/']").click()
-    page.wait_for_url(re.compile(r"/listings/000-e0f5f16c55c27fa1/$"))
+    page.locator(".sidebar a[href$='/listings/daily-papers-4-november-2025/']").click()
+    page.wait_for_url(re.compile(r"/listings/daily-papers-4-november-2025/$"))
     titles = page.locator(".cards .card-title a").all_text_contents()
     page.locator(".cards .card-title a").nth(1).click()
     expect(page.locator("h1")).to_have_text(titles[1])
@@ -138,7 +138,7 @@ def test_slash_j_k_arrows_escape(site, page) -> None:
 
 def test_j_starts_from_the_cards_on_screen(site, page) -> None:
     page.set_viewport_size({"width": 1280, "height": 700})
-    page.goto(site + "listings/000-e0f5f16c55c27fa1/")
+    page.goto(site + "listings/daily-papers-4-november-2025/")
     cards = page.locator("main .cards .card")
     cards.nth(10).scroll_into_view_if_needed()
     page.evaluate("window.scrollBy(0, 0)")

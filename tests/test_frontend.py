@@ -203,7 +203,7 @@ def cards(html: str) -> dict[str, str]:
 
 def test_one_card_on_every_list(seed) -> None:
     pages = {path: cards(read(seed, path)) for path in
-             ("", "listings/000-e0f5f16c55c27fa1/", "topics/video-generation/", "hardware/h100/",
+             ("", "listings/daily-papers-4-november-2025/", "topics/video-generation/", "hardware/h100/",
               "hardware/nvidia/", "topics/video-generation/upvotes/")}
     for path, found in pages.items():
         assert found, f"no paper cards on /{path}"
@@ -222,7 +222,7 @@ def test_one_card_on_every_list(seed) -> None:
 
 
 def test_chips_link_to_pages_that_exist(seed) -> None:
-    html = "".join(read(seed, p) for p in ("", "listings/000-e0f5f16c55c27fa1/", "papers/"))
+    html = "".join(read(seed, p) for p in ("", "listings/daily-papers-4-november-2025/", "papers/"))
     targets = set(re.findall(r'class="chip chip-(?:topic|hardware)" href="/([^"]+)"', html))
     assert len(targets) > 20
     for target in targets:
@@ -236,13 +236,13 @@ def test_no_chips_without_terms(hostile_site) -> None:
 
 
 def test_previous_and_next_follow_the_first_listing(seed) -> None:
-    listing = read(seed, "listings/000-e0f5f16c55c27fa1/")
+    listing = read(seed, "listings/daily-papers-4-november-2025/")
     order = [m[2] for m in CARD.finditer(listing)]
     assert len(order) > 3
     for i, url in enumerate(order):
         page = read(seed, url.strip("/"))
         listings = re.findall(r'<li><a href="/listings/([^/]+)/">', page.split('id="sources-heading"')[1])
-        if listings[0] != "000-e0f5f16c55c27fa1":
+        if listings[0] != "daily-papers-4-november-2025":
             continue
         prev = re.search(r'href="([^"]+)" rel="prev"', page)
         nxt = re.search(r'href="([^"]+)" rel="next"', page)
@@ -271,13 +271,23 @@ def test_hardware_overview_charts(seed) -> None:
         rows = table_rows(figure)
         assert rows and all(chips[label.replace("&amp;", "&")] == str(value) for label, value in rows)
         assert [value for _, value in rows] == sorted((value for _, value in rows), reverse=True)
-        ident = re.search(r'<svg role="img" aria-labelledby="([^"]+)"', figure)[1]
+        ident = re.search(r'<svg role="group" aria-labelledby="([^"]+)"', figure)[1]
         assert f'<title id="{ident}">' in figure
         assert '<div class="visually-hidden"><table><caption>' in figure
+        # every bar is a link to its term's page, named by its label and count
+        links = re.findall(r'<a href="/hardware/([^"]+)/" aria-label="([^"]+): (\d+) papers?">', figure)
+        assert [(label, int(n)) for _, label, n in links] == [(label.replace("&amp;", "&"), n) for label, n in rows]
+
+
+def test_hardware_index_chips_by_paper_count(seed) -> None:
+    html = read(seed, "hardware/")
+    for section in re.findall(r'<ul class="chips term-chips">(.*?)</ul>', html, re.S):
+        counts = [int(n) for n in re.findall(r'<span class="count">(\d+)', section)]
+        assert counts == sorted(counts, reverse=True)
 
 
 def test_term_pages_chart_papers_per_year(seed) -> None:
-    for path in ("topics/video-generation/", "hardware/h100/", "hardware/nvidia/"):
+    for path in ("topics/video-generation/", "hardware/nvidia/"):
         html = read(seed, path)
         (figure,) = figures(html)
         rows = table_rows(figure)
@@ -287,6 +297,20 @@ def test_term_pages_chart_papers_per_year(seed) -> None:
         undated = re.search(r'<span class="chart-note">\((\d+) undated papers? not shown\)</span></figcaption>', figure)
         assert sum(v for _, v in rows) + (int(undated[1]) if undated else 0) == count
         assert 'aria-labelledby="chart-years-title"' in figure
+    # a column of a topic leads to that year's papers of the topic in the search
+    assert 'href="/search/?topic=Video%20generation&amp;year=2025"' in read(seed, "topics/video-generation/")
+
+
+def test_term_pages_without_a_telling_year_chart_chart_the_other_terms(seed) -> None:
+    """Papers on the H100 span fewer than three years: the chart shows their topics instead,
+    and a topic's chart the hardware its papers name, each bar a link."""
+    for path, caption, other in (("hardware/h100/", "Topics of these papers", "topics"),
+                                 ("topics/gaussian-splatting/", "Hardware these papers name", "hardware")):
+        (figure,) = figures(read(seed, path))
+        assert f"<figcaption>{caption}</figcaption>" in figure
+        rows = table_rows(figure)
+        assert rows and [v for _, v in rows] == sorted((v for _, v in rows), reverse=True)
+        assert len(re.findall(rf'<a href="/{other}/[^"]+/" aria-label=', figure)) == len(rows)
 
 
 def test_charts_are_deterministic_and_escaped() -> None:
@@ -306,6 +330,11 @@ def test_charts_are_deterministic_and_escaped() -> None:
     assert '<figcaption>Papers per year <span class="chart-note">(1 undated paper not shown)</span>' in chart
     assert chart.count('<rect class="bar"') == 2  # the empty year has no bar, but a label
     assert ">2021</text>" in chart
+    assert year_chart([P(2020), P(2021)], "years") == ""  # two years say little
+    assert year_chart([P(2020), P(2022), P(None), P(None), P(None)], "years") == ""  # most left out
+    linked = year_chart([P(2020), P(2022)], "years", href="/search/?year={year}")
+    assert '<a href="/search/?year=2020" aria-label="2020: 1 paper">' in linked
+    assert 'href="/search/?year=2021"' not in linked  # no papers, no link
 
 
 # --- Self-contained pages -----------------------------------------------------------------------
