@@ -130,15 +130,16 @@ def _figure(bars: list[Bar], chart_id: str, title: str, label_heading: str, kind
     """The chart in a figure with its caption (and `note`) and the numbers as a table."""
     ident = "chart-" + re.sub(r"[^A-Za-z0-9_-]+", "-", chart_id)
     rows = "".join(f"<tr><th scope=\"row\">{escape(bar.label)}</th><td>{bar.value}</td></tr>" for bar in bars)
-    linked = any(bar.href for bar in bars)
+    role = "" if any(bar.href for bar in bars) else ' role="img"'
     summary = f"{title} (chart; the table that follows has the numbers)"
     caption = escape(title) + (Markup(' <span class="chart-note">({})</span>').format(note) if note else "")
     style = f' style="max-width: {max_width}"' if max_width else ""
     return Markup(
         f'<figure class="chart chart-{kind}">'
         f'<figcaption>{caption}</figcaption>'
-        # A chart of links is a group of them (each named by its label and value), not an image.
-        f'<svg role="{"group" if linked else "img"}" aria-labelledby="{ident}-title" width="100%" '
+        # A chart of links is not an image: its links (each named by its label and value) are
+        # for the reader to use.
+        f'<svg{role} aria-labelledby="{ident}-title" width="100%" '
         f'height="{height}"{style}>'
         f'<title id="{ident}-title">{escape(summary)}</title>'
         f'{"".join(shapes)}</svg>'

@@ -57,7 +57,7 @@ def test_home_to_topic_to_paper(site, page) -> None:
 
 def test_home_to_listing_to_paper_and_through_the_listing(site, page) -> None:
     page.goto(site)
-    page.locator(".sidebar a[href$='/listings/daily-papers-4-november-2025/']").click()
+    page.locator(".home-listings a[href$='/listings/daily-papers-4-november-2025/']").click()
     page.wait_for_url(re.compile(r"/listings/daily-papers-4-november-2025/$"))
     titles = page.locator(".cards .card-title a").all_text_contents()
     page.locator(".cards .card-title a").nth(1).click()
