@@ -333,21 +333,29 @@ def _paper_path(paper: Paper) -> str:
     return f"papers/{paper.slug}/index.html"
 
 
-def search_filters(papers: tuple[Paper, ...], term_name: Callable[[str], str]) -> dict[str, list[tuple[str, int]]]:
-    """The values of each search filter with their paper counts, as the paper pages give them to
-    Pagefind (see `_pagefind.html`). The search page lists them in its HTML, so a first query
-    does not download Pagefind's whole filter index (83 KB at 10,000 papers) to fill its menus.
+def search_filters(papers: tuple[Paper, ...], term_name: Callable[[str], str]
+                   ) -> dict[str, list[tuple[str, int, str]]]:
+    """The values of each search filter with their paper counts and the site path of the term's
+    page (empty for a year), as the paper pages give them to Pagefind (see `_pagefind.html`).
+    The search page lists them in its HTML, so a first query does not download Pagefind's whole
+    filter index (83 KB at 10,000 papers) to fill its menus, and its results link their chips.
     """
     counts: dict[str, Counter] = {"topic": Counter(), "hardware": Counter(), "year": Counter()}
+    paths: dict[str, dict[str, str]] = {"topic": {}, "hardware": {}, "year": {}}
     for paper in papers:
-        counts["topic"].update(term_name(slug) for slug in paper.topics)
-        counts["hardware"].update({term_name(slug) for slug in distinct_slugs(paper.hardware)})
+        for slug in paper.topics:
+            counts["topic"][name := term_name(slug)] += 1
+            paths["topic"].setdefault(name, f"topics/{slug}/")
+        for slug in distinct_slugs(paper.hardware):
+            counts["hardware"][name := term_name(slug)] += 1
+            paths["hardware"].setdefault(name, f"hardware/{slug}/")
         if paper.year:
             counts["year"][str(paper.year)] += 1
     by_name = lambda item: (item[0].casefold(), item[0])  # noqa: E731
-    return {"topic": sorted(counts["topic"].items(), key=by_name),
-            "hardware": sorted(counts["hardware"].items(), key=by_name),
-            "year": sorted(counts["year"].items(), reverse=True)}
+    return {kind: [(name, count, paths[kind].get(name, "")) for name, count in
+                   (sorted(counts[kind].items(), reverse=True) if kind == "year"
+                    else sorted(counts[kind].items(), key=by_name))]
+            for kind in ("topic", "hardware", "year")}
 
 
 HARDWARE_GROUPS = (("vendor", "Vendors"), ("class", "Classes"), ("architecture", "Architectures"),
