@@ -25,6 +25,7 @@ from .taxonomy import ClassifyCache, classify, load_rules
 from .render import (WATCHED, Site, Theme, asset_versions, listing_views, make_environment, paper_page_parts,
                      site_pages, site_theme, term_names)
 from .rendering import GIVE_WAY, PageCache, block_renderer, note_files, render_pages
+from .scaffold import placeholder_warnings
 from .search import INDEX_DIR, INDEXED_BLOCK, SearchDocuments, index_holds, start_index, update_index, uses_ui
 
 
@@ -153,6 +154,7 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
         listings = read_listings(config.listings_dir, config.root, years, cache.listings)
         warnings += [d for listing in listings for d in listing.diagnostics]
         pages = read_pages(config.content_dir / "pages", config.root)
+        warnings += placeholder_warnings(config.root)
     with watch.stage("merge"):
         papers, problems = merge(listings, cache.merged)
         warnings += problems

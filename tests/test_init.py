@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import re
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -103,13 +105,34 @@ def test_workflow_passes_actionlint(new_site, which) -> None:
     assert actionlint(path) == []
 
 
+def zizmor(path: Path) -> subprocess.CompletedProcess:
+    """zizmor's audit of the workflow at `path`, offline (the audits that ask GitHub are left out);
+    skips when zizmor is not installed (the test extra installs it)."""
+    binary = shutil.which("zizmor") or shutil.which("zizmor", path=str(Path(sys.executable).parent))
+    if not binary:
+        pytest.skip("zizmor is not installed (pip install -e '.[test]' installs it)")
+    return subprocess.run([binary, "--offline", "--no-progress", "--format", "plain", str(path)],
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("which", ["repository", "scaffold"])
+def test_workflow_passes_zizmor(new_site, which) -> None:
+    """No finding of GitHub Actions' security auditor: actions pinned to commits, no credentials
+    left in the checkout, no template expansion in shell commands, least privilege."""
+    path = ROOT / WORKFLOW_PATH if which == "repository" else new_site[0] / WORKFLOW_PATH
+    result = zizmor(path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_workflow_is_pinned_and_least_privilege() -> None:
     text = (ROOT / WORKFLOW_PATH).read_text()
     uses = [line.split("uses:")[1].strip() for line in text.splitlines() if "uses:" in line]
     assert {u.split("@")[0] for u in uses} == {"actions/checkout", "actions/setup-python",
                                                 "actions/configure-pages", "actions/upload-pages-artifact",
                                                 "actions/deploy-pages"}
-    assert all(u.split("@")[1].count(".") == 2 for u in uses), uses  # full versions, not major tags
+    for use in uses:  # a full commit, which a tag cannot be moved away from, and its version
+        assert re.fullmatch(r"[\w/-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+", use), use
+    assert "include-hidden-files: true" in text  # .nojekyll is a hidden file
     assert "permissions: {}" in text  # nothing by default; each job asks for what it needs
     build, deploy = text.split("\n  deploy:\n")
     assert "contents: read" in build and "write" not in build
