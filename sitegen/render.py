@@ -203,10 +203,17 @@ def clip(text: str | None, length: int) -> str:
     text = " ".join((text or "").split())
     if len(text) <= length:
         return text
-    cut = text[:length]
-    if text[length] != " " and " " in cut:
-        cut = cut.rsplit(" ", 1)[0]
-    return cut.rstrip(" .,;:!?-–—(") + "…"
+    kept = ""
+    for word in text.split(" "):
+        longer = f"{kept} {word}" if kept else word
+        if len(longer.rstrip(_CUT_PUNCTUATION)) >= length:
+            break
+        kept = longer
+    return (kept or text[:length - 1]).rstrip(_CUT_PUNCTUATION) + "…"
+
+
+_CUT_PUNCTUATION = " .,;:!?-–—("
+"""Left off before the `…` of a cut text."""
 
 
 class Chips:

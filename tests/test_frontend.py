@@ -271,7 +271,7 @@ def test_hardware_overview_charts(seed) -> None:
         rows = table_rows(figure)
         assert rows and all(chips[label.replace("&amp;", "&")] == str(value) for label, value in rows)
         assert [value for _, value in rows] == sorted((value for _, value in rows), reverse=True)
-        ident = re.search(r'<svg role="group" aria-labelledby="([^"]+)"', figure)[1]
+        ident = re.search(r'<svg aria-labelledby="([^"]+)"', figure)[1]
         assert f'<title id="{ident}">' in figure
         assert '<div class="visually-hidden"><table><caption>' in figure
         # every bar is a link to its term's page, named by its label and count
@@ -367,3 +367,100 @@ def test_print_stylesheet_for_paper_pages() -> None:
     first_rule = css.split("@media print {", 1)[1].split("{", 1)[0]
     for hidden in (".masthead", ".site-footer", ".actions", ".sidebar", ".pager"):
         assert hidden in first_rule
+
+
+# --- What readers see, not build internals (issue 21) -------------------------------------------
+
+def test_readers_see_no_build_internals(seed) -> None:
+    """No listing file name, no 'undated', no '(year inferred)' on any page; listings are named
+    by their title and addressed by it."""
+    for html_file in seed.rglob("*.html"):
+        html = html_file.read_text("utf-8")
+        assert "e0f5f16c55c27fa1" not in html and "81cc37237c401a09" not in html, html_file
+        assert ">undated<" not in html and "year inferred" not in html, html_file
+    listing = read(seed, "listings/daily-papers-4-november-2025/")
+    assert "<h1>Daily Papers, 4 November 2025</h1>" in listing
+    assert "content/listings" not in listing
+    assert sorted(p.name for p in (seed / "listings").iterdir() if p.is_dir()) == [
+        "daily-papers-4-november-2025", "trending-papers-gpus-rendering-and-efficient-models"]
+    papers = json.loads((seed / "papers.json").read_text("utf-8"))["papers"]
+    assert any(s["file"] == "content/listings/000_e0f5f16c55c27fa1.txt" for p in papers for s in p["sources"])
+
+
+def test_an_undated_paper_has_no_date_line(seed) -> None:
+    papers = json.loads((seed / "papers.json").read_text("utf-8"))["papers"]
+    undated = next(p for p in papers if not p["published"] and not p["upvotes"]
+                   and not p["authors_count"] and not p["organization"])
+    html = read(seed, undated["url"].strip("/"))
+    assert 'class="paper-meta"' in html and "<time" not in html.split('class="paper-meta"')[1].split("</p>")[0]
+    cards = [c for path in ("papers/", "papers/page/2/") for c in
+             re.findall(r'<article class="card">.*?</article>', read(seed, path), re.S) if undated["url"] + '"' in c]
+    assert cards and all('class="card-meta"' not in card for card in cards)
+
+
+def test_listing_slugs_come_from_titles_and_dates() -> None:
+    from sitegen.config import Config, ListingSettings
+    from sitegen.listings import parse_listing
+    from sitegen.papers import merge
+    from sitegen.render import listing_views
+
+    dated = parse_listing("Daily Papers\n\nNov 4\n\nA Title\n\n" + "An abstract that reads like prose. " * 4
+                          + "\n\n  • 3 authors\n·\nMay 3, 2024 5\n", "content/listings/a.txt")
+    titled = parse_listing("A Title Two\n" + "Another abstract that reads like prose. " * 4 + "\n",
+                           "content/listings/b.txt")
+    same = parse_listing("A Title Three\n" + "Another abstract that reads like prose. " * 4 + "\n",
+                         "content/listings/c.txt")
+    config = Config(root=Path("."), listings={"b.txt": ListingSettings(title="My Reading"),
+                                              "c.txt": ListingSettings(title="My reading")})
+    papers, _ = merge([dated, titled, same])
+    views = listing_views([dated, titled, same], papers, config)
+    assert [(v.slug, v.title) for v in views] == [("daily-papers-4-november-2025", "Daily papers, 4 November 2025"),
+                                                  ("my-reading", "My Reading"), ("my-reading-2", "My reading")]
+    assert [v.key for v in views] == ["a", "b", "c"]  # what papers.json and the papers hold
+
+
+def test_clip_cuts_before_a_word_without_a_stop_before_the_ellipsis() -> None:
+    from sitegen.render import clip
+
+    assert clip("It is a comeback. And more words follow here", 17) == "It is a comeback…"
+    assert clip("It is a comeback. And more words follow here", 18) == "It is a comeback…"
+    assert clip("Short.", 20) == "Short."
+    assert clip("Supercalifragilistic words", 10) == "Supercali…"  # one long word: cut inside it
+    assert clip(None, 10) == ""
+
+
+def test_topic_pages_link_their_feed(seed) -> None:
+    html = read(seed, "topics/video-generation/")
+    page = Page(html)
+    alternates = [link for link in page.links if link.get("rel") == "alternate"
+                  and link["href"] == "/topics/video-generation/feed.xml"]
+    assert alternates and alternates[0]["type"] == "application/atom+xml"
+    assert '<a class="feed-link" href="/topics/video-generation/feed.xml">' in html
+    assert (seed / "topics/video-generation/feed.xml").is_file()
+
+
+def test_breadcrumb_is_the_vendor_path_and_the_class_apart(seed) -> None:
+    html = read(seed, "hardware/rtx-4090/")
+    crumbs = re.findall(r'<li><a href="/hardware/([^"]*)">', html.split('class="breadcrumbs"')[1].split("</nav>")[0])
+    assert crumbs == ["", "nvidia/", "ada-lovelace/"]
+    assert 'Class: <a class="chip chip-hardware" href="/hardware/consumer-gpu/">Consumer GPU</a>' in html
+
+
+def test_home_shows_the_title_once_and_most_upvoted_first(seed) -> None:
+    html = read(seed, "")
+    assert '<h1 class="visually-hidden">' in html
+    assert html.index('id="popular-heading"') < html.index('id="recent-heading"') < html.index('id="listings-heading"')
+    assert 'class="button density-toggle" type="button" aria-pressed="false" hidden' in html
+
+
+def test_markdown_pages_show_no_escaped_markup(seed) -> None:
+    assert "&lt;kbd&gt;" not in read(seed, "about/")
+    from sitegen.scaffold import ABOUT_PAGE
+    assert "<" not in ABOUT_PAGE
+
+
+def test_pagefind_interfaces_that_no_page_uses_are_left_out(built_site) -> None:
+    bundle = built_site() / "pagefind"
+    assert (bundle / "pagefind.js").is_file()
+    left = sorted(p.name for p in bundle.iterdir() if "-ui" in p.name or "highlight" in p.name)
+    assert left == []

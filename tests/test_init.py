@@ -139,3 +139,45 @@ def test_workflow_is_pinned_and_least_privilege() -> None:
     assert "pages: write" in deploy and "id-token: write" in deploy and "contents" not in deploy
     assert "concurrency:" in text and "steps.pages.outputs.base_url" in text
     assert "sitegen check --out _site" in text
+
+
+def test_a_placeholder_requirement_is_said_before_publishing(tmp_path) -> None:
+    """Where CI can install sitegen from is not known: init says so, and every build warns
+    until requirements.txt is fixed."""
+    from sitegen.scaffold import PLACEHOLDER_REQUIREMENT
+
+    site = tmp_path / "new"
+    created = run_sitegen("init", str(site), "--requirement", PLACEHOLDER_REQUIREMENT)
+    assert created.returncode == 0, created.stderr
+    assert "Before you publish it: requirements.txt names a placeholder" in created.stdout
+    assert "sitegen serve --open" in created.stdout
+    out = tmp_path / "out"
+    built = run_sitegen("build", "--source", str(site), "--out", str(out), "--no-search")
+    assert "warning: requirements.txt:3: names a placeholder repository" in built.stderr
+    (site / "requirements.txt").write_text("sitegen @ git+https://github.com/me/sitegen@v0.1.0\n")
+    again = run_sitegen("build", "--source", str(site), "--out", str(out), "--no-search")
+    assert again.returncode == 0 and "placeholder" not in again.stderr
+
+
+def test_a_missing_source_folder_is_named_in_full(tmp_path) -> None:
+    result = run_sitegen("build", "--source", str(tmp_path / "nowhere"))
+    assert result.returncode == 1
+    assert f"error: {tmp_path}/nowhere: no such folder: --source names the site's folder" in result.stderr
+
+
+def test_serve_without_content_says_nothing_is_served(tmp_path) -> None:
+    process = subprocess.Popen([sys.executable, "-m", "sitegen", "serve", "--port", "0"], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               stdin=subprocess.DEVNULL)
+    try:
+        lines = []
+        for line in process.stderr:
+            lines.append(line)
+            if "served" in line or len(lines) > 10:
+                break
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    text = "".join(lines)
+    assert f"looked for {tmp_path}/content/listings" in text
+    assert "nothing is served yet: no build has worked" in text and "last good site" not in text
