@@ -22,8 +22,8 @@ from .papers import merge
 from .parallel import Forked, default_workers
 from .related import RelatedCache, relate_again
 from .taxonomy import ClassifyCache, classify, load_rules
-from .render import (WATCHED, Site, Theme, asset_versions, listing_views, make_environment, paper_page_parts,
-                     site_pages, site_theme, term_names)
+from .render import (WATCHED, Site, Theme, asset_versions, listing_title, listing_views, make_environment,
+                     paper_page_parts, site_pages, site_theme, term_names)
 from .rendering import GIVE_WAY, PageCache, block_renderer, note_files, render_pages
 from .scaffold import placeholder_warnings
 from .search import INDEX_DIR, INDEXED_BLOCK, SearchDocuments, index_holds, start_index, update_index, uses_ui
@@ -253,8 +253,12 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
         f"newest year the listing names, plus one; set [listings.\"{Path(listing.path).name}\"] year "
         "in sitegen.toml to change it)"
         for listing in listings if listing.year_inferred)
+    untitled = tuple(
+        f"{view.listing.path}: has no title in sitegen.toml and no date, so pages call it {view.title!r}; "
+        f"set [listings.\"{Path(view.listing.path).name}\"] title in sitegen.toml to name it"
+        for view in site.listings if not view.listing.date and view.title == listing_title(view.listing))
     summary = dict(papers=len(papers), pages=len(html), files=len(writer.paths), warnings=tuple(warnings),
-                   notes=rules_note + inferred)
+                   notes=rules_note + inferred + untitled)
     if exact:
         write_state(out_dir, {"inputs": inputs, **summary, "warnings": [[w.file, w.line, w.message]
                                                                      for w in warnings]})

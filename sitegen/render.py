@@ -91,7 +91,7 @@ def listing_views(listings: list[Listing], papers: list[Paper], config: Config) 
     titles = {}
     for listing in listings:
         settings = config.listings.get(Path(listing.path).name)
-        titles[listing.path] = settings.title if settings and settings.title else _listing_title(listing)
+        titles[listing.path] = settings.title if settings and settings.title else listing_title(listing)
     slugs = unique_slugs([(listing.path, titles[listing.path]) for listing in listings], "listing")
     by_source = {source: paper for paper in papers for source in paper.sources}
     views = []
@@ -106,7 +106,8 @@ def listing_views(listings: list[Listing], papers: list[Paper], config: Config) 
     return tuple(views)
 
 
-def _listing_title(listing: Listing) -> str:
+def listing_title(listing: Listing) -> str:
+    """The name of a listing that sitegen.toml gives no title: its date, else its file name."""
     if listing.date:
         return f"Daily papers, {listing.date.day} {listing.date:%B %Y}"
     return f"Listing {listing.stem.replace('_', ' ')}"  # nothing better is known: set a title
