@@ -464,3 +464,14 @@ def test_pagefind_interfaces_that_no_page_uses_are_left_out(built_site) -> None:
     assert (bundle / "pagefind.js").is_file()
     left = sorted(p.name for p in bundle.iterdir() if "-ui" in p.name or "highlight" in p.name)
     assert left == []
+
+
+def test_pagefind_interfaces_are_kept_for_a_theme_that_names_them(tmp_path) -> None:
+    from sitegen.search import UI_FILES, drop_ui, uses_ui
+
+    assert not uses_ui([(ROOT / "templates" / "search.html").read_bytes(), (ROOT / "static/search.js").read_bytes()])
+    assert uses_ui([b'<script src="/pagefind/pagefind-ui.js"></script>'])
+    for name in (*UI_FILES, "pagefind.js"):
+        (tmp_path / name).write_text("x")
+    drop_ui(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["pagefind.js"]
