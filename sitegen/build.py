@@ -22,10 +22,11 @@ from .papers import merge
 from .parallel import Forked, default_workers
 from .related import RelatedCache, relate_again
 from .taxonomy import ClassifyCache, classify, infer_topics, load_rules, untagged
-from .render import (WATCHED, Site, Theme, asset_versions, listing_views, make_environment, paper_page_parts,
-                     site_pages, site_theme, term_names)
+from .render import (WATCHED, Site, Theme, asset_versions, listing_title, listing_views, make_environment,
+                     paper_page_parts, site_pages, site_theme, term_names)
 from .rendering import GIVE_WAY, PageCache, block_renderer, note_files, render_pages
-from .search import INDEX_DIR, INDEXED_BLOCK, SearchDocuments, index_holds, start_index, update_index
+from .scaffold import placeholder_warnings
+from .search import INDEX_DIR, INDEXED_BLOCK, SearchDocuments, index_holds, start_index, update_index, uses_ui
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,7 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
         warnings += [d for listing in listings for d in listing.diagnostics]
         pages, problems = read_pages(config.content_dir / "pages", config.root)
         warnings += problems
+        warnings += placeholder_warnings(config.root)
     with watch.stage("merge"):
         papers, problems = merge(listings, cache.merged)
         warnings += problems
@@ -243,8 +245,10 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
         if search and exact:  # an approximate build leaves the index to the exact one that follows
             with watch.stage("search"):
                 stood_in = documents is not None and documents.stand_for(rendered.indexed, rendered.matched)
+                keep_ui = uses_ui([data for _, data in every_page[0]] + list(assets.values()))
                 indexed = update_index(out_dir, list(rendered.indexed), html, report, inputs=inputs,
-                                       documents=documents if stood_in else None, cancelled=cancelled)
+                                       documents=documents if stood_in else None, cancelled=cancelled,
+                                       keep_ui=keep_ui)
         else:
             indexed = update_index(out_dir, list(rendered.indexed), html, report, enabled=False)
     without_topic = untagged(papers, taxonomy)
@@ -256,8 +260,12 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
         f"newest year the listing names, plus one; set [listings.\"{Path(listing.path).name}\"] year "
         "in sitegen.toml to change it)"
         for listing in listings if listing.year_inferred)
+    untitled = tuple(
+        f"{view.listing.path}: has no title in sitegen.toml and no date, so pages call it {view.title!r}; "
+        f"set [listings.\"{Path(view.listing.path).name}\"] title in sitegen.toml to name it"
+        for view in site.listings if not view.listing.date and view.title == listing_title(view.listing))
     summary = dict(papers=len(papers), pages=len(html), files=len(writer.paths), warnings=tuple(warnings),
-                   notes=rules_note + inferred + _classify_notes(classified.unmatched, without_topic),
+                   notes=rules_note + inferred + _classify_notes(classified.unmatched, without_topic) + untitled,
                    unmatched=classified.unmatched, untagged=without_topic)
     if exact:
         write_state(out_dir, {"inputs": inputs, **summary,

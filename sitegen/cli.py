@@ -217,12 +217,17 @@ def run_check(args: argparse.Namespace) -> int:
 def run_init(args: argparse.Namespace) -> int:
     from .scaffold import scaffold
 
+    from .scaffold import REQUIREMENTS_FILE, placeholder_warnings
+
     created = scaffold(args.directory, title=args.title, requirement=args.requirement)
     for note in created.notes:
         print(f"note: {note}", file=sys.stderr)
+    placeholder = placeholder_warnings(args.directory)
     print(f"Created a site in {args.directory}/ ({len(created.files)} files). Next:\n"
-          f"  cd {args.directory} && sitegen build && sitegen serve\n"
-          f"Publishing on GitHub Pages: see {args.directory}/README.md.")
+          f"  cd {args.directory} && sitegen serve --open\n"
+          + (f"Before you publish it: {REQUIREMENTS_FILE} names a placeholder; put where CI can install "
+             f"sitegen from in {args.directory}/{REQUIREMENTS_FILE} (see the note above).\n" if placeholder else "")
+          + f"Publishing on GitHub Pages: see {args.directory}/README.md.")
     return 0
 
 

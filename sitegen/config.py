@@ -61,6 +61,9 @@ _KNOWN = {"title", "description", "language", "base_url", "listings"}
 
 def load_config(root: Path, base_url: str | None = None) -> Config:
     """Read `root/sitegen.toml` (optional) and apply a `--base-url` override."""
+    if not root.is_dir():
+        raise BuildError(str(root.absolute()), 0, "no such folder: --source names the site's folder, the one "
+                         "that holds sitegen.toml and content/ (default: the current folder)")
     path = root / CONFIG_FILE
     data: dict = {}
     if path.is_file():

@@ -75,6 +75,9 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 NOT_IN_SITEMAP = frozenset({"404.html", "search/index.html"})
 """Pages that are not content: the error page and the (empty until queried) search page."""
+_OTHER_ORDER = re.compile(r"(?:topics|hardware)/[^/]+/upvotes/")
+"""A term's papers in another order than newest first: the same papers as its own pages, which
+they name as canonical."""
 _ID_NAMESPACE = uuid.UUID("0b7e4b3c-8f3a-5c1e-9a57-7f1f3c1d2e40")
 """Namespace of the entry ids: `urn:uuid:` + uuid5(namespace, the paper's title key)."""
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -164,9 +167,11 @@ def paper_id(paper: Paper) -> str:
 
 
 def sitemap_xml(paths, config: Config) -> bytes:
-    """A sitemap of every HTML page among `paths` except the 404 and search pages."""
+    """A sitemap of every HTML page among `paths` except the 404 and search pages and the terms'
+    pages in another order."""
     urlset = ET.Element("urlset", {"xmlns": SITEMAP_NS})
-    pages = sorted(p.removesuffix("index.html") for p in paths if p.endswith(".html") and p not in NOT_IN_SITEMAP)
+    pages = sorted(p.removesuffix("index.html") for p in paths if p.endswith(".html") and p not in NOT_IN_SITEMAP
+                   and not _OTHER_ORDER.match(p))
     for page in pages:
         _text(ET.SubElement(urlset, "url"), "loc", site_url(config, page))
     return _xml(urlset)

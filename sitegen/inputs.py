@@ -1,6 +1,6 @@
 """A fingerprint of everything a build reads, so that a rebuild with nothing changed can stop early.
 
-It covers the settings, every file under `content/`, the templates and static files of the
+It covers the settings, every file under `content/`, `requirements.txt`, the templates and static files of the
 site and of the default theme, and the code that turns them into pages (sitegen's own source
 and the versions of the libraries that render). File contents are hashed, not their times:
 a `touch` or a fresh checkout does not count as a change, an edit that keeps the size and
@@ -38,6 +38,10 @@ def fingerprint(config: Config, theme: Theme) -> str:
                              *((f"templates {i}", d) for i, d in enumerate(theme.template_dirs)),
                              *((f"static {i}", d) for i, d in enumerate(theme.static_dirs))]:
         _hash_tree(digest, label, directory)
+    try:  # the build warns while it names the placeholder `sitegen init` wrote
+        digest.update(b"\0requirements.txt\0" + (config.root / "requirements.txt").read_bytes())
+    except OSError:
+        pass
     return digest.hexdigest()
 
 

@@ -43,6 +43,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SUBSCRIBE = "Subscribe"
 _LONGEST_TITLE = 300
 """Longer lines are taken for abstracts where the format is ambiguous."""
+_LINK = re.compile(r"(?:https?://|www\.)\S+|[\w-]+(?:\.[\w-]+)+/\S*|[-*•·>]|\d+[.)]|[(<\[]?https?://\S+")
+"""A word of a list of links: a URL (with or without its scheme) or a list marker."""
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,7 @@ def parse_listing(text: str, path: str, year: int | None = None) -> Listing:
                        (Diagnostic(path, 1, "no papers in this listing; add papers or delete the file"),))
     is_compact = not any(not line.text or line.text == _SEPARATOR for line in _trim(body))
     if is_compact:
-        entries, diagnostics = _parse_compact(_trim(body), path)
+        entries, diagnostics = _without_links(*_parse_compact(_trim(body), path), path)
         return Listing(path, stem, "compact", None, year, False, tuple(entries), tuple(diagnostics))
     blocks = _blocks(body)
     explicit_years = [int(m["year"]) for b in blocks for ln in b
@@ -154,9 +156,53 @@ def parse_listing(text: str, path: str, year: int | None = None) -> Listing:
         listing_date = _make_date(year, listing_date[0], listing_date[1])
     else:
         listing_date = None
-    entries, diagnostics = _parse_rich(blocks, path, year)
+    entries, diagnostics = _without_links(*_parse_rich(blocks, path, year), path)
     return Listing(path, stem, "rich", listing_date, year, year_inferred and year is not None,
                    tuple(entries), tuple(diagnostics))
+
+
+def _without_links(entries: list[Entry], diagnostics: list[Diagnostic], path: str
+                   ) -> tuple[list[Entry], list[Diagnostic]]:
+    """The entries less those that are links, not papers, each skipped with a warning: a title
+    that is a URL or a run of URLs (a pasted reading list), an abstract of only URLs under a
+    title with no metadata, and the heading of such a list (a title with nothing else just
+    before it). Warnings of the parse about the skipped entries give way to these."""
+    kept: list[Entry] = []
+    skipped: list[tuple[Entry, ...]] = []
+    for entry in entries:
+        if _only_links(entry.title) or (entry.abstract and _only_links(entry.abstract) and not _has_metadata(entry)):
+            heading = kept[-1] if kept and not kept[-1].abstract and not _has_metadata(kept[-1]) and \
+                kept[-1].source.line < entry.source.line and not _only_links(kept[-1].title) else None
+            if heading is not None and not (skipped and skipped[-1][-1].source.line > heading.source.line):
+                kept.pop()
+                skipped.append((heading, entry))
+            else:
+                skipped.append((entry,))
+        else:
+            kept.append(entry)
+    if not skipped:
+        return entries, diagnostics
+    lines = {entry.source.line for group in skipped for entry in group}
+    notes = [d for d in diagnostics if d.line not in lines]
+    for group in skipped:
+        first = group[0]
+        what = (f"{_quote(first.title)} and the links under it are" if len(group) > 1
+                else f"{_quote(first.title)} is" if _only_links(first.title)
+                else f"the abstract of {_quote(first.title)} is")
+        notes.append(Diagnostic(path, first.source.line, f"{what} a list of links, not a paper: skipped. A "
+                                "listing holds copies of paper listing pages (title, abstract, metadata); "
+                                "put a paper's links in its abstract or in a note (content/notes/SLUG.md)"))
+    return kept, sorted(notes, key=lambda d: d.line)
+
+
+def _only_links(text: str) -> bool:
+    words = text.split()
+    return any(_LINK.fullmatch(w) and "/" in w or w.startswith("www.") for w in words) and \
+        all(_LINK.fullmatch(w) for w in words)
+
+
+def _has_metadata(entry: Entry) -> bool:
+    return any(v is not None for v in (entry.published, entry.upvotes, entry.authors_count, entry.organization))
 
 
 def _clean(text: str) -> str:
@@ -386,7 +432,9 @@ def read_listings(listings_dir: Path, root: Path, years: dict[str, int],
     found: dict[tuple, Listing] = {}
     if not listings_dir.is_dir():
         raise BuildError(_relative(listings_dir, root), 0,
-                         "no listings directory; create it and put listing .txt files in it")
+                         f"no listings directory (looked for {listings_dir.absolute()}); create it and put "
+                         "listing .txt files in it, or give --source the site's folder, or start a new "
+                         "site with sitegen init DIR")
     for link in sorted(p for p in listings_dir.rglob("*") if p.is_symlink() and p.is_dir()):
         real = link.resolve()
         if not real.is_relative_to(listings_dir.resolve()):  # rglob would skip it without a word

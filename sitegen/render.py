@@ -17,7 +17,7 @@ from .config import Config
 from .content import Page, is_junk
 from .links import LINK_KINDS, Link
 from .listings import Listing
-from .papers import HardwareMention, Paper, listing_slugs
+from .papers import HardwareMention, Paper, listing_slugs, unique_slugs
 from .taxonomy import Taxonomy
 from .rendering import PageJob, once_per_build
 from .termpages import ORDERS, TermView, evidence_html, paginate, term_pages, term_views
@@ -52,7 +52,10 @@ def site_theme(root: Path) -> Theme:
 class ListingView:
     """A listing as pages show it."""
 
+    key: str
+    """The listing's slug from its file name, as `Paper.listings` holds it; never shown."""
     slug: str
+    """URL segment, `listings/<slug>/`: from the title (or date), unique, stable while the title is."""
     title: str
     listing: Listing
     papers: tuple[Paper, ...]
@@ -79,26 +82,35 @@ class Site:
 
 
 def listing_views(listings: list[Listing], papers: list[Paper], config: Config) -> tuple[ListingView, ...]:
-    """Each listing with its papers in listing order."""
-    slugs = listing_slugs(listings)
+    """Each listing with its papers in listing order.
+
+    Readers see a listing's title (`[listings."file"] title` in sitegen.toml, else its date) and
+    an address made from it; file names and lines stay in `papers.json` and the build's messages.
+    """
+    keys = listing_slugs(listings)
+    titles = {}
+    for listing in listings:
+        settings = config.listings.get(Path(listing.path).name)
+        titles[listing.path] = settings.title if settings and settings.title else listing_title(listing)
+    slugs = unique_slugs([(listing.path, titles[listing.path]) for listing in listings], "listing")
     by_source = {source: paper for paper in papers for source in paper.sources}
     views = []
     for listing in listings:
-        settings = config.listings.get(Path(listing.path).name)
-        title = settings.title if settings and settings.title else _listing_title(listing)
         ordered = []
         for entry in listing.entries:
             paper = by_source[entry.source]
             if not ordered or ordered[-1] is not paper:
                 ordered.append(paper)
-        views.append(ListingView(slugs[listing.path], title, listing, tuple(dict.fromkeys(ordered))))
+        views.append(ListingView(keys[listing.path], slugs[listing.path], titles[listing.path], listing,
+                                 tuple(dict.fromkeys(ordered))))
     return tuple(views)
 
 
-def _listing_title(listing: Listing) -> str:
+def listing_title(listing: Listing) -> str:
+    """The name of a listing that sitegen.toml gives no title: its date, else its file name."""
     if listing.date:
         return f"Daily papers, {listing.date.day} {listing.date:%B %Y}"
-    return f"Listing {listing.stem}"
+    return f"Listing {listing.stem.replace('_', ' ')}"  # nothing better is known: set a title
 
 
 def asset_versions(theme: Theme) -> dict[str, bytes]:
@@ -142,7 +154,7 @@ def make_environment(theme: Theme, config: Config, assets: dict[str, bytes]) -> 
                        link_kinds=LINK_KINDS)
     # A sentence is evidence on its model's, architecture's, vendor's and class's pages, in two
     # orders each: marked up once per build (at 10,000 papers 0.94 s of CPU, now 0.07 s).
-    env.filters.update(evidence=functools.cache(evidence_html), linkify=linkify, date_label=date_label,
+    env.filters.update(evidence=functools.cache(evidence_html), linkify=linkify, date_label=date_label, clip=clip,
                        meta_line=meta_line, slugs=distinct_slugs, iso=lambda d: d.isoformat() if d else "")
     # Presentation helpers: SVG charts, citation metadata, JSON for <script> elements.
     env.globals.update(year_chart=charts.year_chart, bar_chart=charts.bar_chart,
@@ -170,31 +182,39 @@ def linkify(text: str | None, links: tuple[Link, ...]) -> Markup:
 # Built in Python, not by macros: they are on every card and every paper page (a macro's calls
 # per chip cost more than the rest of the card).
 
-_YEAR_NOTE = (' <span class="note" title="The listing gives no year for this date; it was inferred from the '
-              'listing.">(year inferred)</span>')
-
-
-def meta_line(paper: Paper, year_note: bool = False) -> Markup:
-    """`26 Sep 2025 · 8 authors · ▲ 3`: date, organisation or author count, upvotes.
-
-    With `year_note`, says when the year of the date was inferred.
-    """
+def meta_line(paper: Paper) -> Markup:
+    """`26 Sep 2025 · 8 authors · ▲ 3`: date, organisation or author count, upvotes; each only when
+    known (empty when none is)."""
+    parts = []
     if paper.published:
         day = paper.published
-        parts = [f'<span class="meta"><time datetime="{day.isoformat()}">{date_label(day)}</time>']
-        if year_note and paper.published_year_inferred:
-            parts.append(_YEAR_NOTE)
-    else:
-        parts = ['<span class="meta"><span>undated</span>']
+        parts.append(f'<time datetime="{day.isoformat()}">{date_label(day)}</time>')
     if paper.organization:
-        parts.append(f" · <span>{escape(paper.organization.name)}</span>")
+        parts.append(f"<span>{escape(paper.organization.name)}</span>")
     elif paper.authors_count:
-        parts.append(f" · <span>{paper.authors_count} author{'s' if paper.authors_count != 1 else ''}</span>")
+        parts.append(f"<span>{paper.authors_count} author{'s' if paper.authors_count != 1 else ''}</span>")
     if paper.upvotes:
-        parts.append(' · <span class="upvotes"><span aria-hidden="true">▲ </span>'
+        parts.append('<span class="upvotes"><span aria-hidden="true">▲ </span>'
                      f'{paper.upvotes}<span class="visually-hidden"> upvotes</span></span>')
-    parts.append("</span>")
-    return Markup("".join(parts))
+    return Markup(f'<span class="meta">{" · ".join(parts)}</span>') if parts else Markup("")
+
+
+def clip(text: str | None, length: int) -> str:
+    """`text` cut to at most `length` characters before a word, ending in `…` (never `.…`)."""
+    text = " ".join((text or "").split())
+    if len(text) <= length:
+        return text
+    kept = ""
+    for word in text.split(" "):
+        longer = f"{kept} {word}" if kept else word
+        if len(longer.rstrip(_CUT_PUNCTUATION)) >= length:
+            break
+        kept = longer
+    return (kept or text[:length - 1]).rstrip(_CUT_PUNCTUATION) + "…"
+
+
+_CUT_PUNCTUATION = " .,;:!?-–—("
+"""Left off before the `…` of a cut text."""
 
 
 class Chips:
@@ -258,7 +278,7 @@ def site_pages(site: Site, env: Environment, only: frozenset[str] | None = None)
     With `only`, just the pages at those output paths, and little work spent on the others.
     """
     common = _common_context(site, env)
-    papers_by_slug, listing_by_slug = common["papers_by_slug"], common["listing_by_slug"]
+    papers_by_slug, listing_by_key = common["papers_by_slug"], common["listing_by_key"]
     term_name = env.globals["term_name"]
     jobs: list[PageJob] = []
 
@@ -282,7 +302,7 @@ def site_pages(site: Site, env: Environment, only: frozenset[str] | None = None)
             if wanted(path := _paper_path(paper)):
                 page(path, "paper.html", paper=paper, note=site.notes.get(paper.slug),
                      related=tuple(s for s in site.related.get(paper.slug, ()) if s in papers_by_slug),
-                     **neighbours(paper, listing_by_slug, positions))
+                     **neighbours(paper, listing_by_key, positions))
         for path, context in paginate("papers/", "date", site.papers):  # 100 a page: small pages, cheap edits
             page(path, "papers.html", **context)
     page("listings/index.html", "listings.html")
@@ -314,28 +334,36 @@ def _common_context(site: Site, env: Environment) -> dict:
     env.globals["term_name"] = term_name = lambda slug: names.get(slug, slug)
     env.filters["chips"] = Chips(env.globals["url"], term_name)
     return {"site": site, "papers_by_slug": {paper.slug: paper for paper in site.papers},
-            "listing_by_slug": {view.slug: view for view in site.listings}}
+            "listing_by_key": {view.key: view for view in site.listings}}
 
 
 def _paper_path(paper: Paper) -> str:
     return f"papers/{paper.slug}/index.html"
 
 
-def search_filters(papers: tuple[Paper, ...], term_name: Callable[[str], str]) -> dict[str, list[tuple[str, int]]]:
-    """The values of each search filter with their paper counts, as the paper pages give them to
-    Pagefind (see `_pagefind.html`). The search page lists them in its HTML, so a first query
-    does not download Pagefind's whole filter index (83 KB at 10,000 papers) to fill its menus.
+def search_filters(papers: tuple[Paper, ...], term_name: Callable[[str], str]
+                   ) -> dict[str, list[tuple[str, int, str]]]:
+    """The values of each search filter with their paper counts and the site path of the term's
+    page (empty for a year), as the paper pages give them to Pagefind (see `_pagefind.html`).
+    The search page lists them in its HTML, so a first query does not download Pagefind's whole
+    filter index (83 KB at 10,000 papers) to fill its menus, and its results link their chips.
     """
     counts: dict[str, Counter] = {"topic": Counter(), "hardware": Counter(), "year": Counter()}
+    paths: dict[str, dict[str, str]] = {"topic": {}, "hardware": {}, "year": {}}
     for paper in papers:
-        counts["topic"].update(term_name(slug) for slug in paper.topics)
-        counts["hardware"].update({term_name(slug) for slug in distinct_slugs(paper.hardware)})
+        for slug in paper.topics:
+            counts["topic"][name := term_name(slug)] += 1
+            paths["topic"].setdefault(name, f"topics/{slug}/")
+        for slug in distinct_slugs(paper.hardware):
+            counts["hardware"][name := term_name(slug)] += 1
+            paths["hardware"].setdefault(name, f"hardware/{slug}/")
         if paper.year:
             counts["year"][str(paper.year)] += 1
     by_name = lambda item: (item[0].casefold(), item[0])  # noqa: E731
-    return {"topic": sorted(counts["topic"].items(), key=by_name),
-            "hardware": sorted(counts["hardware"].items(), key=by_name),
-            "year": sorted(counts["year"].items(), reverse=True)}
+    return {kind: [(name, count, paths[kind].get(name, "")) for name, count in
+                   (sorted(counts[kind].items(), reverse=True) if kind == "year"
+                    else sorted(counts[kind].items(), key=by_name))]
+            for kind in ("topic", "hardware", "year")}
 
 
 HARDWARE_GROUPS = (("vendor", "Vendors"), ("class", "Classes"), ("architecture", "Architectures"),
@@ -348,19 +376,53 @@ def _term_pages(site: Site, page) -> None:
     taxonomy = site.taxonomy or Taxonomy()
     views = term_views(site.papers, taxonomy)
     with_papers = {slug: view for slug, view in views.items() if view.entries}
+    by_count = lambda view: (-len(view.entries), view.term.name.casefold(), view.term.slug)  # noqa: E731
     page("topics/index.html", "topics.html",
          topics=[with_papers[t.slug] for t in taxonomy.topics if t.slug in with_papers])
     page("hardware/index.html", "hardware.html", groups=[
-        (role, heading, [with_papers[t.slug] for t in taxonomy.hardware
-                         if t.role == role and t.slug in with_papers])
+        (role, heading, sorted((with_papers[t.slug] for t in taxonomy.hardware
+                                if t.role == role and t.slug in with_papers), key=by_count))
         for role, heading in HARDWARE_GROUPS])
     for section, terms in (("topics", taxonomy.topics), ("hardware", taxonomy.hardware)):
         for term in terms:
             if term.slug not in with_papers:
                 continue
             children = [with_papers[c.slug] for c in taxonomy.children(term.slug) if c.slug in with_papers]
-            for path, context in term_pages(with_papers[term.slug], section):
-                page(path, "term.html", children=children, orders=ORDERS, **context)
+            view = with_papers[term.slug]
+            context = {"children": children, "orders": ORDERS, **term_lineage(term, taxonomy),
+                       "related_terms": related_terms(view, section, with_papers)}
+            for path, pages in term_pages(view, section):
+                page(path, "term.html", **context, **pages)
+
+
+def term_lineage(term, taxonomy) -> dict:
+    """`trail`: the slugs from the vendor down to the term's parent (vendor › architecture ›
+    model); `classes`: the classes the term belongs to, shown apart from the trail."""
+    trail, current = [], term
+    while parent := next((p for p in current.parents if taxonomy.terms[p].role != "class"), None):
+        if parent in trail:
+            break
+        trail.insert(0, parent)
+        current = taxonomy.terms[parent]
+    classes = [t.slug for t in taxonomy.ancestors(term.slug) if t.role == "class"]
+    return {"trail": trail, "classes": classes}
+
+
+RELATED_TERMS = 8
+"""Bars of a term page's chart of the other kind of term (a topic's hardware, a GPU's topics)."""
+
+
+def related_terms(view: TermView, section: str, with_papers: dict[str, TermView]) -> list[tuple[str, int]]:
+    """The other kind of term on this term's papers, most papers first, as (slug, papers): the
+    hardware the papers of a topic name (what they name, not its architecture or vendor again),
+    or the topics of the papers on a piece of hardware."""
+    counts: Counter = Counter()
+    for entry in view.entries:
+        if section == "topics":
+            counts.update({m.slug for m in entry.paper.hardware if m.slug in with_papers})
+        else:
+            counts.update(slug for slug in entry.paper.topics if slug in with_papers)
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:RELATED_TERMS]
 
 
 def term_names(taxonomy) -> dict[str, str]:
@@ -373,13 +435,13 @@ def term_names(taxonomy) -> dict[str, str]:
     return {slug: term.name for slug, term in terms.items()}
 
 
-def neighbours(paper: Paper, listing_by_slug: dict[str, ListingView],
+def neighbours(paper: Paper, listing_by_key: dict[str, ListingView],
                positions: dict[str, dict[str, int]]) -> dict:
     """The papers before and after `paper` in the first listing that shows it (`None` at the ends).
 
     `positions` is each listing's paper slugs by index, computed once for all papers.
     """
-    view = listing_by_slug.get(paper.listings[0]) if paper.listings else None
+    view = listing_by_key.get(paper.listings[0]) if paper.listings else None
     i = positions.get(view.slug, {}).get(paper.slug) if view else None
     if i is None:
         return {"sequence": None, "previous": None, "next": None}

@@ -10,16 +10,26 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from . import __version__
-from .diagnostics import BuildError
+from .diagnostics import BuildError, Diagnostic
 from .render import PACKAGE_DIR, default_theme_dir
 
 WORKFLOW_PATH = ".github/workflows/pages.yml"
-PLACEHOLDER_REQUIREMENT = "sitegen @ git+https://github.com/YOUR-ACCOUNT/sitegen"
-"""Written when it is not known where this sitegen came from; the site's README says to fix it."""
+REQUIREMENTS_FILE = "requirements.txt"
+PLACEHOLDER = "YOUR-ACCOUNT"
+PLACEHOLDER_REQUIREMENT = f"sitegen @ git+https://github.com/{PLACEHOLDER}/sitegen"
+"""Written when it is not known where CI can install this sitegen from: `init` says so, and
+every build of the site warns until it is replaced (`placeholder_warnings`)."""
+PLACEHOLDER_FIX = (f"replace it with where CI can install sitegen from (a Git URL such as "
+                   f"'sitegen @ git+https://github.com/you/sitegen@v{__version__}', or a package index), or "
+                   "rerun sitegen init with --requirement SPEC; until then the GitHub Pages workflow "
+                   "fails at its install step")
 
 
 @dataclass(frozen=True)
@@ -44,15 +54,17 @@ def scaffold(directory: Path, *, title: str | None = None, requirement: str | No
         requirement = installed_requirement()
         if requirement is None:
             requirement = PLACEHOLDER_REQUIREMENT
-            notes.append("requirements.txt names a placeholder: replace it with where your CI can install "
-                         "sitegen from (a Git URL or a package index), or rerun with --requirement SPEC")
+            notes.append(f"{REQUIREMENTS_FILE} names a placeholder: {PLACEHOLDER_FIX}")
+        elif requirement.startswith("sitegen @ git+") and "@" in requirement.split("+", 1)[1]:
+            notes.append(f"{REQUIREMENTS_FILE} installs sitegen from {requirement.split('+', 1)[1]}: the "
+                         "GitHub Pages workflow can install it once that commit is pushed there")
     files = {
         "sitegen.toml": SITE_CONFIG.format(title=_toml_string(title)),
         "content/listings/example.txt": EXAMPLE_LISTING,
         "content/pages/about.md": ABOUT_PAGE.format(title=title),
         "content/notes/.gitkeep": "",
         WORKFLOW_PATH: workflow("python -m pip install -r requirements.txt", "requirements.txt"),
-        "requirements.txt": REQUIREMENTS.format(requirement=requirement),
+        REQUIREMENTS_FILE: REQUIREMENTS.format(requirement=requirement),
         "README.md": SITE_README.format(title=title),
         ".gitignore": "/site/\n",
     }
@@ -93,7 +105,42 @@ def installed_requirement() -> str | None:
         return f"sitegen @ {vcs.get('vcs', 'git')}+{url}@{vcs.get('commit_id') or vcs.get('requested_revision')}"
     if "archive_info" in origin and url.startswith(("https://", "http://")):
         return f"sitegen @ {url}"
-    return None  # a local directory or file: nothing CI could install
+    if "dir_info" in origin and url.startswith("file://"):  # a checkout: where it was cloned from, if public
+        return _checkout_requirement(Path(unquote(urlsplit(url).path)))
+    return None  # a local file: nothing CI could install
+
+
+def _checkout_requirement(directory: Path) -> str | None:
+    """`sitegen @ git+https://host/owner/repo@COMMIT` for a Git checkout whose `origin` is a public
+    https or GitHub ssh address; None otherwise."""
+    def git(*args: str) -> str:
+        try:
+            done = subprocess.run(["git", "-C", str(directory), *args], capture_output=True, text=True,
+                                  timeout=10, stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.SubprocessError):
+            return ""
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    remote = git("config", "--get", "remote.origin.url")
+    ssh = re.fullmatch(r"git@github\.com:(?P<path>[\w.-]+/[\w.-]+?)(?:\.git)?", remote)
+    if ssh:
+        remote = f"https://github.com/{ssh['path']}"
+    commit = git("rev-parse", "HEAD")
+    if not remote.startswith("https://") or "@" in urlsplit(remote).netloc or not re.fullmatch(r"[0-9a-f]{40}", commit):
+        return None
+    return f"sitegen @ git+{remote}@{commit}"
+
+
+def placeholder_warnings(root: Path) -> list[Diagnostic]:
+    """A warning when the site's `requirements.txt` still names the placeholder `init` wrote."""
+    try:
+        lines = (root / REQUIREMENTS_FILE).read_text("utf-8", errors="replace").split("\n")
+    except OSError:
+        return []
+    return [Diagnostic(REQUIREMENTS_FILE, number, f"names a placeholder repository ({PLACEHOLDER}): "
+                       + PLACEHOLDER_FIX)
+            for number, line in enumerate(lines, 1)
+            if PLACEHOLDER in line and not line.lstrip().startswith("#")][:1]
 
 
 def default_rules() -> str | None:
@@ -191,7 +238,7 @@ ABOUT_PAGE = """\
 {title} collects research papers copied from public paper listings. Each paper has a page
 with its abstract, its links, the topics it belongs to and the hardware it ran on.
 
-Use **Search** (press <kbd>/</kbd> anywhere) to find papers by words in the title and
+Use **Search** (press the `/` key anywhere) to find papers by words in the title and
 abstract, filtered by topic, hardware and year. Everything is also in
 [papers.json](../papers.json) and the [Atom feed](../feed.xml).
 """
@@ -256,15 +303,16 @@ concurrency:
 
 jobs:
   build:
+    name: Build and check the site
     runs-on: ubuntu-latest
     permissions:
-      contents: read
-      pages: read
+      contents: read # check out the repository
+      pages: read # ask for the address the site is served at
     steps:
-      - uses: actions/checkout@v4.2.2
+      - uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1
         with:
           persist-credentials: false
-      - uses: actions/setup-python@v5.6.0
+      - uses: actions/setup-python@5fda3b95a4ea91299a34e894583c3862153e4b97 # v7.0.0
         with:
           python-version: "3.12"
           cache: pip
@@ -273,7 +321,7 @@ jobs:
         run: {install}
       - name: Find the address GitHub Pages serves the site at
         id: pages
-        uses: actions/configure-pages@v5.0.0
+        uses: actions/configure-pages@983d7736d9b0ae728b81ab479565c72886d7745b # v5.0.0
       - name: Build
         run: sitegen build --out _site --base-url "$BASE_URL"
         env:
@@ -282,21 +330,23 @@ jobs:
         run: sitegen check --out _site --base-url "$BASE_URL"
         env:
           BASE_URL: ${{ steps.pages.outputs.base_url }}
-      - uses: actions/upload-pages-artifact@v3.0.1
+      - uses: actions/upload-pages-artifact@fc324d3547104276b827a68afc52ff2a11cc49c9 # v5.0.0
         with:
           path: _site
+          include-hidden-files: true # .nojekyll: serve the files as they are
 
   deploy:
+    name: Publish the site
     needs: build
     runs-on: ubuntu-latest
     permissions:
-      pages: write
-      id-token: write
+      pages: write # publish the built site
+      id-token: write # prove to GitHub Pages that this run is the one publishing
     environment:
       name: github-pages
       url: ${{ steps.deployment.outputs.page_url }}
     steps:
       - name: Publish
         id: deployment
-        uses: actions/deploy-pages@v4.0.5
+        uses: actions/deploy-pages@cd2ce8fcbc39b97be8ca5fce6e763baed58fa128 # v5.0.0
 """

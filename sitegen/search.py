@@ -64,6 +64,10 @@ _PAPER_PAGE = re.compile(r"papers/[^/]+/index\.html")
 INDEXED_BLOCK = "indexed"
 """The block of the paper template that holds all a paper page gives the index: its
 `data-pagefind-body` element (see `SearchDocuments`)."""
+UI_FILES = ("pagefind-ui.js", "pagefind-ui.css", "pagefind-modular-ui.js", "pagefind-modular-ui.css",
+            "pagefind-component-ui.js", "pagefind-component-ui.css", "pagefind-highlight.js")
+"""Pagefind's ready-made interfaces, about 400 KB that the default theme does not use (its search
+page calls `pagefind.js`): left out of the output unless the theme names one of them."""
 _HTML_TAG = re.compile(rb"<html[\s>][^>]*")
 _CHUNK = 64
 """Stand-ins a worker writes at a time."""
@@ -83,7 +87,7 @@ class SearchResult:
 
 def update_index(out_dir: Path, indexed: list[str], html: list[str], report: WriteReport, *,
                  enabled: bool = True, inputs: str = "", documents: SearchDocuments | None = None,
-                 cancelled: Callable[[], bool] | None = None) -> SearchResult:
+                 cancelled: Callable[[], bool] | None = None, keep_ui: bool = False) -> SearchResult:
     """Bring `out_dir/pagefind/` up to date with the pages just written.
 
     `indexed` are the pages the index holds (sorted), `html` every page of the build, `report`
@@ -94,6 +98,7 @@ def update_index(out_dir: Path, indexed: list[str], html: list[str], report: Wri
     `--no-search`, or one stopped before indexing). The index notes `inputs`, the fingerprint
     of what the build read (see `index_holds`). Once `cancelled()` is true, Pagefind is stopped
     and BuildCancelled raised: the index in the output stays as it was, older than the pages.
+    Pagefind's `UI_FILES` are kept only with `keep_ui` (the theme uses them, `uses_ui`).
     """
     if not enabled:
         return SearchResult("skipped", None, "search index not updated (--no-search)")
@@ -104,11 +109,16 @@ def update_index(out_dir: Path, indexed: list[str], html: list[str], report: Wri
         current = documents.indexer is None and index_exists(out_dir)  # none started: the index is theirs
     else:
         current = not pages_changed(indexed, report) and index_is_current(out_dir, indexed)
+    if keep_ui and not (out_dir / INDEX_DIR / UI_FILES[0]).is_file():
+        current = False  # made for a theme that did not use them
     if current:
+        if not keep_ui:
+            drop_ui(out_dir / INDEX_DIR)  # an index written before they were left out
         result = SearchResult("unchanged", index_page_count(out_dir), "search index unchanged")
     else:
         try:
-            pages = build_index(out_dir, indexed, html, documents.indexer if documents else None, cancelled)
+            pages = build_index(out_dir, indexed, html, documents.indexer if documents else None, cancelled,
+                                keep_ui=keep_ui)
         except BuildError:
             with contextlib.suppress(BuildError, OSError):  # the error that stopped it is the one to tell
                 remove_subtree(out_dir, INDEX_DIR)  # stale now: the next build must not keep it
@@ -144,6 +154,18 @@ def index_is_current(out_dir: Path, indexed: list[str]) -> bool:
     return newest <= built
 
 
+def uses_ui(files: Iterable[bytes]) -> bool:
+    """Whether any of `files` (the theme's templates and static files) names one of `UI_FILES`."""
+    names = [name.encode() for name in UI_FILES]
+    return any(name in data for data in files for name in names)
+
+
+def drop_ui(bundle: Path) -> None:
+    """Remove Pagefind's `UI_FILES` from the bundle directory `bundle`."""
+    for name in UI_FILES:
+        (bundle / name).unlink(missing_ok=True)
+
+
 def index_exists(out_dir: Path) -> bool:
     return (out_dir / INDEX_DIR / ENTRY_FILE).is_file()
 
@@ -158,7 +180,7 @@ def index_page_count(out_dir: Path) -> int | None:
 
 
 def build_index(out_dir: Path, indexed: list[str], html: list[str], started: Indexer | None = None,
-                cancelled: Callable[[], bool] | None = None) -> int:
+                cancelled: Callable[[], bool] | None = None, keep_ui: bool = False) -> int:
     """Run Pagefind over the `indexed` pages of `out_dir` and swap the new bundle in as
     `out_dir/pagefind/`; return its page count. `html` is every HTML page of the build.
 
@@ -178,6 +200,8 @@ def build_index(out_dir: Path, indexed: list[str], html: list[str], started: Ind
         indexer = Indexer(links, glob=None)
     try:
         pages = indexer.finish(cancelled)
+        if not keep_ui:
+            drop_ui(indexer.bundle)
         replace_subtree(out_dir, INDEX_DIR, indexer.bundle)
         with disk_errors(out_dir / INDEX_DIR):
             os.utime(out_dir / INDEX_DIR / ENTRY_FILE)  # newer than the pages and manifest, however early it began

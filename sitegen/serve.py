@@ -109,7 +109,8 @@ class BuildState:
         error = self.error and {"where": f"{self.error.file}:{self.error.line}" if self.error.line
                                 else self.error.file, "message": self.error.message}
         changed = None if self.changed is None or page is None else page in self.changed
-        return json.dumps({"build": self.build, "since": self.since, "changed": changed, "error": error})
+        return json.dumps({"build": self.build, "since": self.since, "changed": changed, "error": error,
+                           "built": self.since is not None})
 
 
 class Broadcast:
@@ -295,7 +296,10 @@ class Rebuilder:
 
     def _fail(self, diagnostic: Diagnostic) -> None:
         self._log(f"error: {diagnostic}")
-        self._log("still serving the last good site; fix the problem and save to rebuild")
+        if self._broadcast.state.since is not None:
+            self._log("still serving the last good site; fix the problem and save to rebuild")
+        else:
+            self._log("nothing is served yet: no build has worked; fix the problem and save to build again")
         self._broadcast.publish(new_site=False, error=diagnostic)
 
 
@@ -471,7 +475,7 @@ _LIVERELOAD_JS = """\
 (function (url, loaded, page) {
   "use strict";
   var source = null, overlay = null;
-  function show(error) {
+  function show(error, built) {
     if (!overlay) {
       overlay = document.createElement("div");
       overlay.id = "sitegen-error";
@@ -483,7 +487,8 @@ _LIVERELOAD_JS = """\
     }
     overlay.textContent = "";
     var title = document.createElement("strong");
-    title.textContent = "sitegen: the rebuild failed; showing the last good build\\n\\n";
+    title.textContent = built ? "sitegen: the rebuild failed; showing the last good build\\n\\n"
+                              : "sitegen: the build failed; there is no site to show yet\\n\\n";
     var where = document.createElement("span");
     where.className = "sitegen-error-where";
     where.style.color = "#fca5a5";
@@ -505,7 +510,7 @@ _LIVERELOAD_JS = """\
         if (!kept) { location.reload(); return; }
         loaded = state.build;
       }
-      if (state.error) show(state.error);
+      if (state.error) show(state.error, state.built);
       else if (overlay) { overlay.remove(); overlay = null; }
     };
     source.onerror = function () {

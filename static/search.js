@@ -1,6 +1,9 @@
 // sitegen search page: runs the Pagefind bundle built by `sitegen build` (see sitegen/search.py).
 // Reads ?q=, ?topic=, ?hardware=, ?year= and ?sort= on load, keeps the address up to date as the
-// reader types, and lists results as paper cards (title, date, upvotes, excerpt).
+// reader types, and lists results as paper cards (title, date, upvotes, topic and hardware chips,
+// an excerpt of the abstract). Pagefind finds words by their start, and a word that nothing
+// starts with by a shorter and shorter start of it ("zzzzqqq" finds the "z" of a formula): such
+// results are said to be near matches, not exact ones.
 (function () {
   "use strict";
   var root = document.querySelector(".search-page");
@@ -89,24 +92,60 @@
     var options = { filters: filters };
     if (current.sort) options.sort = SORTS[current.sort];
     return pagefind.search(current.q || null, options).then(function (found) {
-      if (mine === generation) show(mine, found.results, current);
+      if (mine !== generation) return;
+      return (found.results.length ? inexact(current.q) : Promise.resolve([])).then(function (missing) {
+        if (mine === generation) show(mine, found.results, current, "", missing);
+      });
     });
   }
 
-  function describe(count, current) {
-    var words = current.q ? " for “" + current.q + "”" : "";
+  // Lower-case words of a text, as the reader's query and the excerpts compare them.
+  function words(text) { return text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean); }
+
+  // The words of the query that no paper has, not even as the start of a longer word.
+  function inexact(query) {
+    return Promise.all(words(query).map(function (word) {
+      return pagefind.search("\"" + word + "\"").then(function (exact) {  // the word, or a form of it
+        if (exact.results.length) return null;
+        return pagefind.search(word).then(function (near) {  // or the start of a longer word
+          if (!near.results.length) return word;
+          return near.results[0].data().then(function (page) {
+            var starts = matched(page).some(function (found) { return found.indexOf(word) === 0; });
+            return starts ? null : word;
+          });
+        });
+      });
+    })).then(function (found) { return found.filter(Boolean); });
+  }
+
+  // The words Pagefind marked in a result's text.
+  function matched(page) {
+    var all = page.content.split(/\s+/);
+    return page.locations.reduce(function (found, i) { return found.concat(words(all[i] || "")); }, []);
+  }
+
+  function describe(count, current, missing) {
+    var asked = current.q ? " for “" + current.q + "”" : "";
     var chosen = FILTERS.filter(function (name) { return current.filters[name]; })
       .map(function (name) { return current.filters[name]; });
     var within = chosen.length ? " in " + chosen.join(", ") : "";
-    if (!count) return "No papers found" + words + within + ". Try fewer or other words, or remove a filter.";
-    return count + (count === 1 ? " paper" : " papers") + words + within + ".";
+    if (!count) return "No papers found" + asked + within + ". Try fewer or other words, or remove a filter.";
+    if (missing.length) {
+      var which = missing.length < words(current.q).length ? ": no paper has “" + missing.join("”, “") + "”" : "";
+      return "No exact match" + asked + within + which + ". " +
+        (count === 1 ? "1 paper has" : count + " papers have") + " words that start the same way:";
+    }
+    return count + (count === 1 ? " paper" : " papers") + asked + within + ".";
   }
 
   // The status is set once the first results are on the page, so it announces what is there.
-  function show(mine, results, current, message) {
+  function show(mine, results, current, message, missing) {
     pending = results.slice();
+    missing = missing || [];
+    list.classList.toggle("near-matches", missing.length > 0);
+    list.setAttribute("aria-label", missing.length ? "Near matches" : "Search results");
     return showMore(mine, true).then(function () {
-      if (mine === generation) say(message || describe(results.length, current));
+      if (mine === generation) say(message || describe(results.length, current, missing));
     });
   }
 
@@ -120,52 +159,83 @@
     });
   }
 
+  // The same card as the pages' (templates/_macros.html), made of text nodes only: nothing
+  // from an indexed page can become markup here.
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text) node.textContent = text;
+    return node;
+  }
+
   function card(page) {
     var item = document.createElement("li");
-    var article = document.createElement("article");
-    article.className = "card";
-    var heading = document.createElement("h2");
-    heading.className = "card-title";
-    var link = document.createElement("a");
+    var article = element("article", "card");
+    var heading = element("h2", "card-title");
+    var link = element("a", "", page.meta.title || page.url);  // Pagefind gives titles as plain text
     link.href = page.url;
-    link.textContent = page.meta.title || page.url;  // Pagefind gives titles as plain text
     heading.appendChild(link);
     article.appendChild(heading);
-    var meta = document.createElement("p");
-    meta.className = "card-meta meta";
-    meta.textContent = page.meta.date || "undated";
+    var meta = element("span", "meta");
+    if (page.meta.date) meta.appendChild(document.createTextNode(page.meta.date));
     if (page.meta.upvotes) {
-      var votes = document.createElement("span");
-      votes.className = "upvotes";
-      votes.textContent = " · ▲ " + page.meta.upvotes;
-      votes.setAttribute("aria-label", page.meta.upvotes + " upvotes");
+      if (page.meta.date) meta.appendChild(document.createTextNode(" · "));
+      var votes = element("span", "upvotes");
+      votes.appendChild(element("span", "", "▲ ")).setAttribute("aria-hidden", "true");
+      votes.appendChild(document.createTextNode(page.meta.upvotes));
+      votes.appendChild(element("span", "visually-hidden", " upvotes"));
       meta.appendChild(votes);
     }
-    article.appendChild(meta);
-    if (page.excerpt) {
-      var excerpt = document.createElement("p");
-      excerpt.className = "card-abstract search-excerpt";
-      appendExcerpt(excerpt, page.excerpt);
-      article.appendChild(excerpt);
-    }
+    if (meta.childNodes.length) article.appendChild(element("p", "card-meta")).appendChild(meta);
+    var chips = element("ul", "chips");
+    ["topic", "hardware"].forEach(function (kind) {
+      ((page.filters || {})[kind] || []).forEach(function (name) { chips.appendChild(chip(kind, name)); });
+    });
+    if (chips.childNodes.length) article.appendChild(chips);
+    var excerpt = abstractExcerpt(page);
+    if (excerpt) article.appendChild(excerpt);
     item.appendChild(article);
     return item;
   }
 
-  // Pagefind excerpts are escaped text with <mark> around the matches. Parse them inertly and
-  // keep only text and <mark>, so nothing from an indexed page can become markup here.
-  function appendExcerpt(target, html) {
-    var template = document.createElement("template");
-    template.innerHTML = html;
-    template.content.childNodes.forEach(function (node) {
-      if (node.nodeName === "MARK") {
-        var mark = document.createElement("mark");
-        mark.textContent = node.textContent;
-        target.appendChild(mark);
-      } else {
-        target.appendChild(document.createTextNode(node.textContent));
-      }
+  // A topic or hardware chip, linked to its page (the filter menus of the page know where).
+  function chip(kind, name) {
+    var option = selects[kind] && Array.prototype.find.call(selects[kind].options, function (o) {
+      return o.value === name;
     });
+    var href = option && option.getAttribute("data-href");
+    var label = element(href ? "a" : "span", "chip chip-" + kind);
+    if (href) label.href = href;
+    if (kind === "hardware") label.appendChild(element("span", "visually-hidden", "Hardware: "));
+    label.appendChild(document.createTextNode(name));
+    var item = document.createElement("li");
+    item.appendChild(label);
+    return item;
+  }
+
+  var EXCERPT_WORDS = 32;
+
+  // Some words of the abstract around the first match, the matches marked, "…" where it is cut.
+  // (Pagefind's own excerpt starts with the title, which the card shows already.)
+  function abstractExcerpt(page) {
+    var all = page.content.split(/\s+/);
+    var title = (page.meta.title || "").split(/\s+/).filter(Boolean).length;
+    if (all.length <= title) return null;
+    var marked = {};
+    page.locations.forEach(function (i) { marked[i] = true; });
+    var first = page.locations.filter(function (i) { return i >= title; })[0];
+    var start = Math.max(title, (first === undefined ? title : first - 8));
+    var end = Math.min(all.length, start + EXCERPT_WORDS);
+    start = Math.max(title, Math.min(start, end - EXCERPT_WORDS));
+    var excerpt = element("p", "card-abstract search-excerpt");
+    if (start > title) excerpt.appendChild(document.createTextNode("…"));
+    for (var i = start; i < end; i++) {
+      var word = all[i];
+      if (i === end - 1 && end < all.length) word = word.replace(/[.,;:!?]+$/, "") + "…";
+      if (i > start) excerpt.appendChild(document.createTextNode(" "));
+      excerpt.appendChild(marked[i] ? element("mark", "", word) : document.createTextNode(word));
+    }
+    return excerpt;
   }
 
   function unavailable() {

@@ -1,6 +1,7 @@
-// sitegen: theme toggle, keyboard shortcuts and "Copy citation". Every page works without it.
-// Keys: "/" focuses the search box; j/k (and arrow keys once a card has focus) move through
-// paper cards, focusing each card's title link; Escape leaves a text box or closes <details>.
+// sitegen: theme toggle, compact list toggle, keyboard shortcuts and "Copy citation". Every page
+// works without it. Keys: "/" focuses the search box; j/k (and arrow keys once a card has focus)
+// move through the page's paper lists (not the sidebar's), focusing each card's title link;
+// Escape leaves a text box or closes <details>.
 (function () {
   "use strict";
   var root = document.documentElement;
@@ -39,12 +40,30 @@
     });
   }
 
-  var keys = document.querySelector(".site-footer .keys");
-  if (keys) keys.hidden = false;
+  // Cards or a compact list: set on <html> before the first paint (see _chrome.html), remembered.
+  var density = document.querySelectorAll(".density-toggle");
+  function compact() { return root.dataset.density === "compact"; }
+  Array.prototype.forEach.call(density, function (button) {
+    button.hidden = false;
+    button.setAttribute("aria-pressed", String(compact()));
+    button.addEventListener("click", function () {
+      var next = !compact();
+      if (next) root.dataset.density = "compact"; else delete root.dataset.density;
+      Array.prototype.forEach.call(density, function (other) { other.setAttribute("aria-pressed", String(next)); });
+      try { localStorage.setItem("density", next ? "compact" : "cards"); } catch (e) { /* not remembered */ }
+    });
+  });
 
-  // The title links of every paper card on the page, search results included.
+  // The page's own paper lists, search results included; not the related papers beside a paper.
+  var lists = document.querySelectorAll("main .cards:not(.sidebar .cards)");
   function cardLinks() {
-    return Array.prototype.slice.call(document.querySelectorAll("main .cards .card-title a"));
+    return Array.prototype.slice.call(document.querySelectorAll("main .cards:not(.sidebar .cards) .card-title a"));
+  }
+
+  var keys = document.querySelector(".site-footer .keys");  // CSS hides it on touch screens
+  if (keys) {
+    keys.hidden = false;
+    keys.querySelector(".keys-cards").hidden = lists.length === 0;  // j and k move through lists only
   }
   function move(step, from) {
     var links = cardLinks();
@@ -81,7 +100,7 @@
       return;
     }
     if (typing) return;
-    var inCards = target.closest && target.closest(".cards");
+    var inCards = target.closest && target.closest(".cards") && !target.closest(".sidebar");
     if (key === "/") {
       var box = document.querySelector(".search-page input[type=search]") || document.getElementById("site-search");
       if (box) { event.preventDefault(); box.focus(); }

@@ -10,7 +10,7 @@ axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
 PAGES = {
     "home": "",
     "paper": "papers/sana-video-efficient-video-generation-with-block-linear-diffusion-transformer/",
-    "listing": "listings/000-e0f5f16c55c27fa1/",
+    "listing": "listings/daily-papers-4-november-2025/",
     "topics": "topics/",
     "topic": "topics/video-generation/",
     "hardware": "hardware/",

@@ -15,7 +15,7 @@ SANA = "papers/sana-video-efficient-video-generation-with-block-linear-diffusion
 PAGES = {  # one of each kind of page
     "home": "",
     "paper": SANA,
-    "listing": "listings/000-e0f5f16c55c27fa1/",
+    "listing": "listings/daily-papers-4-november-2025/",
     "topics": "topics/",
     "topic": "topics/video-generation/",
     "hardware": "hardware/",
@@ -57,8 +57,8 @@ def test_home_to_topic_to_paper(site, page) -> None:
 
 def test_home_to_listing_to_paper_and_through_the_listing(site, page) -> None:
     page.goto(site)
-    page.locator(".sidebar a[href$='/listings/000-e0f5f16c55c27fa1/']").click()
-    page.wait_for_url(re.compile(r"/listings/000-e0f5f16c55c27fa1/$"))
+    page.locator(".home-listings a[href$='/listings/daily-papers-4-november-2025/']").click()
+    page.wait_for_url(re.compile(r"/listings/daily-papers-4-november-2025/$"))
     titles = page.locator(".cards .card-title a").all_text_contents()
     page.locator(".cards .card-title a").nth(1).click()
     expect(page.locator("h1")).to_have_text(titles[1])
@@ -138,7 +138,7 @@ def test_slash_j_k_arrows_escape(site, page) -> None:
 
 def test_j_starts_from_the_cards_on_screen(site, page) -> None:
     page.set_viewport_size({"width": 1280, "height": 700})
-    page.goto(site + "listings/000-e0f5f16c55c27fa1/")
+    page.goto(site + "listings/daily-papers-4-november-2025/")
     cards = page.locator("main .cards .card")
     cards.nth(10).scroll_into_view_if_needed()
     page.evaluate("window.scrollBy(0, 0)")
@@ -160,6 +160,60 @@ def test_search_results_are_cards_for_the_keys(site, page) -> None:
     page.keyboard.press("/")
     assert page.evaluate("document.activeElement.id") == "search-q"
     assert page.console_errors == []
+
+
+def test_compact_list_is_remembered(site, browser) -> None:
+    """The compact list: one or two lines a paper, chosen once, kept on every page and visit."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.goto(site)
+    toggle = page.locator(".density-toggle")
+    cards = page.locator(".home-recent .card")
+    tall = cards.first.bounding_box()["height"]
+    assert toggle.get_attribute("aria-pressed") == "false" and page.locator(".card-abstract").first.is_visible()
+    toggle.click()
+    assert page.evaluate("document.documentElement.dataset.density") == "compact"
+    assert toggle.get_attribute("aria-pressed") == "true"
+    assert page.locator(".card-abstract").first.is_hidden()
+    assert cards.first.bounding_box()["height"] < tall / 2
+    page.goto(site + "topics/video-generation/")  # another page, before its first paint
+    assert page.evaluate("document.documentElement.dataset.density") == "compact"
+    assert page.locator(".density-toggle").get_attribute("aria-pressed") == "true"
+    page.locator(".density-toggle").click()
+    page.reload()
+    assert page.evaluate("document.documentElement.dataset.density") is None
+    context.close()
+
+
+def test_keyboard_help_only_where_the_keys_work(site, browser) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.goto(site)
+    assert page.locator(".site-footer .keys").is_visible()
+    assert page.locator(".site-footer .keys-cards").is_visible()
+    page.goto(site + SANA)  # related papers are beside the paper, not a list to move through
+    assert page.locator(".site-footer .keys").is_visible()
+    assert page.locator(".site-footer .keys-cards").is_hidden()
+    page.locator("h1").click()
+    page.keyboard.press("j")
+    assert focused_card_title(page) is None
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(site)
+    assert page.locator(".site-footer .keys").is_hidden()  # a phone has no keyboard to speak of
+    context.close()
+
+
+def test_phones_see_most_upvoted_first_and_one_search_box(site, browser) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(site)
+    popular = page.locator("#popular-heading").bounding_box()["y"]
+    assert popular < page.locator("#recent-heading").bounding_box()["y"] and popular < 844
+    page.goto(site + "search/?q=gaussian")
+    page.wait_for_selector("#search-results li")
+    assert page.locator("#site-search").is_hidden() and page.locator("#search-q").is_visible()
+    assert page.locator("#search-results li").first.bounding_box()["y"] < 600
+    context.close()
 
 
 @pytest.mark.parametrize("name", list(PAGES))
@@ -188,6 +242,7 @@ def test_pages_work_without_javascript(site, browser) -> None:
     page.goto(site + SANA)
     assert page.locator(".theme-toggle").is_hidden()
     assert page.locator("button.copy").is_hidden()
+    assert page.locator(".density-toggle").count() == 0  # a paper page has no list of papers
     assert page.locator("#bibtex").is_hidden()
     page.locator(".cite summary").click()  # the citation is there without JS
     assert page.locator("#bibtex").is_visible()
@@ -196,6 +251,7 @@ def test_pages_work_without_javascript(site, browser) -> None:
     page.locator("nav[aria-label=Sections] a", has_text="Hardware").click()
     page.locator("a.chip", has_text="NVIDIA H100").first.click()
     expect(page.locator("h1")).to_have_text("NVIDIA H100")
+    assert page.locator(".density-toggle").is_hidden()  # the cards stay
     page.locator("nav.sort a").first.click()  # the other order is a page of its own
     expect(page).to_have_url(re.compile(r"/upvotes/"))
     context.close()

@@ -129,7 +129,7 @@ EDITS = {
 }
 
 
-OPEN = frozenset({"index.html", "listings/000-e0f5f16c55c27fa1/index.html", "papers/index.html",
+OPEN = frozenset({"index.html", "listings/daily-papers-4-november-2025/index.html", "papers/index.html",
                   "papers/helpsteer2-open-source-dataset-for-training-top-performing-reward-models/index.html",
                   "topics/alignment/index.html", "hardware/index.html", "search/index.html", "404.html",
                   "no/such/page.html"})

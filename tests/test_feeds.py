@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -59,9 +60,24 @@ def test_sitemap_lists_every_page_under_the_base_url(built_site, base_url, prefi
     site = built_site(base_url)
     locs = sitemap_locs(site)
     expected = sorted(prefix + page.removesuffix("index.html") for page in html_pages(site)
-                      if page not in ("404.html", "search/index.html"))
+                      if page not in ("404.html", "search/index.html")
+                      and not re.match(r"(topics|hardware)/[^/]+/upvotes/", page))
     assert locs == expected
     assert prefix in locs and prefix + "about/" in locs
+
+
+@pytest.mark.parametrize("base_url, prefix", [("", "/"), (BASE_URL, BASE_URL)])
+def test_terms_in_another_order_name_the_newest_first_page_canonical(built_site, base_url, prefix) -> None:
+    """A term's most-upvoted pages show the papers of its own pages: left out of the sitemap,
+    they name those as canonical."""
+    site = built_site(base_url)
+    assert not any("/upvotes/" in loc for loc in sitemap_locs(site))
+    for path, canonical in (("hardware/h100/upvotes/index.html", "hardware/h100/"),
+                            ("topics/llm/upvotes/index.html", "topics/llm/")):
+        html = (site / path).read_text("utf-8")
+        assert re.findall(r'<link rel="canonical" href="([^"]+)">', html) == [prefix + canonical]
+    own = (site / "topics/llm/index.html").read_text("utf-8")
+    assert own.count('rel="canonical"') == (1 if base_url else 0)
 
 
 def test_robots_names_the_absolute_sitemap_when_the_base_url_is_known(built_site) -> None:

@@ -203,7 +203,7 @@ def cards(html: str) -> dict[str, str]:
 
 def test_one_card_on_every_list(seed) -> None:
     pages = {path: cards(read(seed, path)) for path in
-             ("", "listings/000-e0f5f16c55c27fa1/", "topics/video-generation/", "hardware/h100/",
+             ("", "listings/daily-papers-4-november-2025/", "topics/video-generation/", "hardware/h100/",
               "hardware/nvidia/", "topics/video-generation/upvotes/")}
     for path, found in pages.items():
         assert found, f"no paper cards on /{path}"
@@ -222,7 +222,7 @@ def test_one_card_on_every_list(seed) -> None:
 
 
 def test_chips_link_to_pages_that_exist(seed) -> None:
-    html = "".join(read(seed, p) for p in ("", "listings/000-e0f5f16c55c27fa1/", "papers/"))
+    html = "".join(read(seed, p) for p in ("", "listings/daily-papers-4-november-2025/", "papers/"))
     targets = set(re.findall(r'class="chip chip-(?:topic|hardware)" href="/([^"]+)"', html))
     assert len(targets) > 20
     for target in targets:
@@ -236,13 +236,13 @@ def test_no_chips_without_terms(hostile_site) -> None:
 
 
 def test_previous_and_next_follow_the_first_listing(seed) -> None:
-    listing = read(seed, "listings/000-e0f5f16c55c27fa1/")
+    listing = read(seed, "listings/daily-papers-4-november-2025/")
     order = [m[2] for m in CARD.finditer(listing)]
     assert len(order) > 3
     for i, url in enumerate(order):
         page = read(seed, url.strip("/"))
         listings = re.findall(r'<li><a href="/listings/([^/]+)/">', page.split('id="sources-heading"')[1])
-        if listings[0] != "000-e0f5f16c55c27fa1":
+        if listings[0] != "daily-papers-4-november-2025":
             continue
         prev = re.search(r'href="([^"]+)" rel="prev"', page)
         nxt = re.search(r'href="([^"]+)" rel="next"', page)
@@ -271,13 +271,23 @@ def test_hardware_overview_charts(seed) -> None:
         rows = table_rows(figure)
         assert rows and all(chips[label.replace("&amp;", "&")] == str(value) for label, value in rows)
         assert [value for _, value in rows] == sorted((value for _, value in rows), reverse=True)
-        ident = re.search(r'<svg role="img" aria-labelledby="([^"]+)"', figure)[1]
+        ident = re.search(r'<svg aria-labelledby="([^"]+)"', figure)[1]
         assert f'<title id="{ident}">' in figure
         assert '<div class="visually-hidden"><table><caption>' in figure
+        # every bar is a link to its term's page, named by its label and count
+        links = re.findall(r'<a href="/hardware/([^"]+)/" aria-label="([^"]+): (\d+) papers?">', figure)
+        assert [(label, int(n)) for _, label, n in links] == [(label.replace("&amp;", "&"), n) for label, n in rows]
+
+
+def test_hardware_index_chips_by_paper_count(seed) -> None:
+    html = read(seed, "hardware/")
+    for section in re.findall(r'<ul class="chips term-chips">(.*?)</ul>', html, re.S):
+        counts = [int(n) for n in re.findall(r'<span class="count">(\d+)', section)]
+        assert counts == sorted(counts, reverse=True)
 
 
 def test_term_pages_chart_papers_per_year(seed) -> None:
-    for path in ("topics/video-generation/", "hardware/h100/", "hardware/nvidia/"):
+    for path in ("topics/video-generation/", "hardware/nvidia/"):
         html = read(seed, path)
         (figure,) = figures(html)
         rows = table_rows(figure)
@@ -287,6 +297,20 @@ def test_term_pages_chart_papers_per_year(seed) -> None:
         undated = re.search(r'<span class="chart-note">\((\d+) undated papers? not shown\)</span></figcaption>', figure)
         assert sum(v for _, v in rows) + (int(undated[1]) if undated else 0) == count
         assert 'aria-labelledby="chart-years-title"' in figure
+    # a column of a topic leads to that year's papers of the topic in the search
+    assert 'href="/search/?topic=Video%20generation&amp;year=2025"' in read(seed, "topics/video-generation/")
+
+
+def test_term_pages_without_a_telling_year_chart_chart_the_other_terms(seed) -> None:
+    """Papers on the H100 span fewer than three years: the chart shows their topics instead,
+    and a topic's chart the hardware its papers name, each bar a link."""
+    for path, caption, other in (("hardware/h100/", "Topics of these papers", "topics"),
+                                 ("topics/gaussian-splatting/", "Hardware these papers name", "hardware")):
+        (figure,) = figures(read(seed, path))
+        assert f"<figcaption>{caption}</figcaption>" in figure
+        rows = table_rows(figure)
+        assert rows and [v for _, v in rows] == sorted((v for _, v in rows), reverse=True)
+        assert len(re.findall(rf'<a href="/{other}/[^"]+/" aria-label=', figure)) == len(rows)
 
 
 def test_charts_are_deterministic_and_escaped() -> None:
@@ -306,6 +330,11 @@ def test_charts_are_deterministic_and_escaped() -> None:
     assert '<figcaption>Papers per year <span class="chart-note">(1 undated paper not shown)</span>' in chart
     assert chart.count('<rect class="bar"') == 2  # the empty year has no bar, but a label
     assert ">2021</text>" in chart
+    assert year_chart([P(2020), P(2021)], "years") == ""  # two years say little
+    assert year_chart([P(2020), P(2022), P(None), P(None), P(None)], "years") == ""  # most left out
+    linked = year_chart([P(2020), P(2022)], "years", href="/search/?year={year}")
+    assert '<a href="/search/?year=2020" aria-label="2020: 1 paper">' in linked
+    assert 'href="/search/?year=2021"' not in linked  # no papers, no link
 
 
 # --- Self-contained pages -----------------------------------------------------------------------
@@ -338,3 +367,111 @@ def test_print_stylesheet_for_paper_pages() -> None:
     first_rule = css.split("@media print {", 1)[1].split("{", 1)[0]
     for hidden in (".masthead", ".site-footer", ".actions", ".sidebar", ".pager"):
         assert hidden in first_rule
+
+
+# --- What readers see, not build internals (issue 21) -------------------------------------------
+
+def test_readers_see_no_build_internals(seed) -> None:
+    """No listing file name, no 'undated', no '(year inferred)' on any page; listings are named
+    by their title and addressed by it."""
+    for html_file in seed.rglob("*.html"):
+        html = html_file.read_text("utf-8")
+        assert "e0f5f16c55c27fa1" not in html and "81cc37237c401a09" not in html, html_file
+        assert ">undated<" not in html and "year inferred" not in html, html_file
+    listing = read(seed, "listings/daily-papers-4-november-2025/")
+    assert "<h1>Daily Papers, 4 November 2025</h1>" in listing
+    assert "content/listings" not in listing
+    assert sorted(p.name for p in (seed / "listings").iterdir() if p.is_dir()) == [
+        "daily-papers-4-november-2025", "trending-papers-gpus-rendering-and-efficient-models"]
+    papers = json.loads((seed / "papers.json").read_text("utf-8"))["papers"]
+    assert any(s["file"] == "content/listings/000_e0f5f16c55c27fa1.txt" for p in papers for s in p["sources"])
+
+
+def test_an_undated_paper_has_no_date_line(seed) -> None:
+    papers = json.loads((seed / "papers.json").read_text("utf-8"))["papers"]
+    undated = next(p for p in papers if not p["published"] and not p["upvotes"]
+                   and not p["authors_count"] and not p["organization"])
+    html = read(seed, undated["url"].strip("/"))
+    assert 'class="paper-meta"' in html and "<time" not in html.split('class="paper-meta"')[1].split("</p>")[0]
+    cards = [c for path in ("papers/", "papers/page/2/") for c in
+             re.findall(r'<article class="card">.*?</article>', read(seed, path), re.S) if undated["url"] + '"' in c]
+    assert cards and all('class="card-meta"' not in card for card in cards)
+
+
+def test_listing_slugs_come_from_titles_and_dates() -> None:
+    from sitegen.config import Config, ListingSettings
+    from sitegen.listings import parse_listing
+    from sitegen.papers import merge
+    from sitegen.render import listing_views
+
+    dated = parse_listing("Daily Papers\n\nNov 4\n\nA Title\n\n" + "An abstract that reads like prose. " * 4
+                          + "\n\n  • 3 authors\n·\nMay 3, 2024 5\n", "content/listings/a.txt")
+    titled = parse_listing("A Title Two\n" + "Another abstract that reads like prose. " * 4 + "\n",
+                           "content/listings/b.txt")
+    same = parse_listing("A Title Three\n" + "Another abstract that reads like prose. " * 4 + "\n",
+                         "content/listings/c.txt")
+    config = Config(root=Path("."), listings={"b.txt": ListingSettings(title="My Reading"),
+                                              "c.txt": ListingSettings(title="My reading")})
+    papers, _ = merge([dated, titled, same])
+    views = listing_views([dated, titled, same], papers, config)
+    assert [(v.slug, v.title) for v in views] == [("daily-papers-4-november-2025", "Daily papers, 4 November 2025"),
+                                                  ("my-reading", "My Reading"), ("my-reading-2", "My reading")]
+    assert [v.key for v in views] == ["a", "b", "c"]  # what papers.json and the papers hold
+
+
+def test_clip_cuts_before_a_word_without_a_stop_before_the_ellipsis() -> None:
+    from sitegen.render import clip
+
+    assert clip("It is a comeback. And more words follow here", 17) == "It is a comeback…"
+    assert clip("It is a comeback. And more words follow here", 18) == "It is a comeback…"
+    assert clip("Short.", 20) == "Short."
+    assert clip("Supercalifragilistic words", 10) == "Supercali…"  # one long word: cut inside it
+    assert clip(None, 10) == ""
+
+
+def test_topic_pages_link_their_feed(seed) -> None:
+    html = read(seed, "topics/video-generation/")
+    page = Page(html)
+    alternates = [link for link in page.links if link.get("rel") == "alternate"
+                  and link["href"] == "/topics/video-generation/feed.xml"]
+    assert alternates and alternates[0]["type"] == "application/atom+xml"
+    assert '<a class="feed-link" href="/topics/video-generation/feed.xml">' in html
+    assert (seed / "topics/video-generation/feed.xml").is_file()
+
+
+def test_breadcrumb_is_the_vendor_path_and_the_class_apart(seed) -> None:
+    html = read(seed, "hardware/rtx-4090/")
+    crumbs = re.findall(r'<li><a href="/hardware/([^"]*)">', html.split('class="breadcrumbs"')[1].split("</nav>")[0])
+    assert crumbs == ["", "nvidia/", "ada-lovelace/"]
+    assert 'Class: <a class="chip chip-hardware" href="/hardware/consumer-gpu/">Consumer GPU</a>' in html
+
+
+def test_home_shows_the_title_once_and_most_upvoted_first(seed) -> None:
+    html = read(seed, "")
+    assert '<h1 class="visually-hidden">' in html
+    assert html.index('id="popular-heading"') < html.index('id="recent-heading"') < html.index('id="listings-heading"')
+    assert 'class="button density-toggle" type="button" aria-pressed="false" hidden' in html
+
+
+def test_markdown_pages_show_no_escaped_markup(seed) -> None:
+    assert "&lt;kbd&gt;" not in read(seed, "about/")
+    from sitegen.scaffold import ABOUT_PAGE
+    assert "<" not in ABOUT_PAGE
+
+
+def test_pagefind_interfaces_that_no_page_uses_are_left_out(built_site) -> None:
+    bundle = built_site() / "pagefind"
+    assert (bundle / "pagefind.js").is_file()
+    left = sorted(p.name for p in bundle.iterdir() if "-ui" in p.name or "highlight" in p.name)
+    assert left == []
+
+
+def test_pagefind_interfaces_are_kept_for_a_theme_that_names_them(tmp_path) -> None:
+    from sitegen.search import UI_FILES, drop_ui, uses_ui
+
+    assert not uses_ui([(ROOT / "templates" / "search.html").read_bytes(), (ROOT / "static/search.js").read_bytes()])
+    assert uses_ui([b'<script src="/pagefind/pagefind-ui.js"></script>'])
+    for name in (*UI_FILES, "pagefind.js"):
+        (tmp_path / name).write_text("x")
+    drop_ui(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["pagefind.js"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import re
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -103,16 +105,79 @@ def test_workflow_passes_actionlint(new_site, which) -> None:
     assert actionlint(path) == []
 
 
+def zizmor(path: Path) -> subprocess.CompletedProcess:
+    """zizmor's audit of the workflow at `path`, offline (the audits that ask GitHub are left out);
+    skips when zizmor is not installed (the test extra installs it)."""
+    binary = shutil.which("zizmor") or shutil.which("zizmor", path=str(Path(sys.executable).parent))
+    if not binary:
+        pytest.skip("zizmor is not installed (pip install -e '.[test]' installs it)")
+    return subprocess.run([binary, "--offline", "--no-progress", "--format", "plain", str(path)],
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("which", ["repository", "scaffold"])
+def test_workflow_passes_zizmor(new_site, which) -> None:
+    """No finding of GitHub Actions' security auditor: actions pinned to commits, no credentials
+    left in the checkout, no template expansion in shell commands, least privilege."""
+    path = ROOT / WORKFLOW_PATH if which == "repository" else new_site[0] / WORKFLOW_PATH
+    result = zizmor(path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_workflow_is_pinned_and_least_privilege() -> None:
     text = (ROOT / WORKFLOW_PATH).read_text()
     uses = [line.split("uses:")[1].strip() for line in text.splitlines() if "uses:" in line]
     assert {u.split("@")[0] for u in uses} == {"actions/checkout", "actions/setup-python",
                                                 "actions/configure-pages", "actions/upload-pages-artifact",
                                                 "actions/deploy-pages"}
-    assert all(u.split("@")[1].count(".") == 2 for u in uses), uses  # full versions, not major tags
+    for use in uses:  # a full commit, which a tag cannot be moved away from, and its version
+        assert re.fullmatch(r"[\w/-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+", use), use
+    assert "include-hidden-files: true" in text  # .nojekyll is a hidden file
     assert "permissions: {}" in text  # nothing by default; each job asks for what it needs
     build, deploy = text.split("\n  deploy:\n")
     assert "contents: read" in build and "write" not in build
     assert "pages: write" in deploy and "id-token: write" in deploy and "contents" not in deploy
     assert "concurrency:" in text and "steps.pages.outputs.base_url" in text
     assert "sitegen check --out _site" in text
+
+
+def test_a_placeholder_requirement_is_said_before_publishing(tmp_path) -> None:
+    """Where CI can install sitegen from is not known: init says so, and every build warns
+    until requirements.txt is fixed."""
+    from sitegen.scaffold import PLACEHOLDER_REQUIREMENT
+
+    site = tmp_path / "new"
+    created = run_sitegen("init", str(site), "--requirement", PLACEHOLDER_REQUIREMENT)
+    assert created.returncode == 0, created.stderr
+    assert "Before you publish it: requirements.txt names a placeholder" in created.stdout
+    assert "sitegen serve --open" in created.stdout
+    out = tmp_path / "out"
+    built = run_sitegen("build", "--source", str(site), "--out", str(out), "--no-search")
+    assert "warning: requirements.txt:3: names a placeholder repository" in built.stderr
+    (site / "requirements.txt").write_text("sitegen @ git+https://github.com/me/sitegen@v0.1.0\n")
+    again = run_sitegen("build", "--source", str(site), "--out", str(out), "--no-search")
+    assert again.returncode == 0 and "placeholder" not in again.stderr
+
+
+def test_a_missing_source_folder_is_named_in_full(tmp_path) -> None:
+    result = run_sitegen("build", "--source", str(tmp_path / "nowhere"))
+    assert result.returncode == 1
+    assert f"error: {tmp_path}/nowhere: no such folder: --source names the site's folder" in result.stderr
+
+
+def test_serve_without_content_says_nothing_is_served(tmp_path) -> None:
+    process = subprocess.Popen([sys.executable, "-m", "sitegen", "serve", "--port", "0"], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               stdin=subprocess.DEVNULL)
+    try:
+        lines = []
+        for line in process.stderr:
+            lines.append(line)
+            if "served" in line or len(lines) > 10:
+                break
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    text = "".join(lines)
+    assert f"looked for {tmp_path}/content/listings" in text
+    assert "nothing is served yet: no build has worked" in text and "last good site" not in text

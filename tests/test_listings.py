@@ -78,3 +78,43 @@ def test_crlf_and_bom_read_like_clean_text() -> None:
     a = parse_listing(decode(clean.encode(), "x.txt"), "x.txt")
     b = parse_listing(decode(dirty, "x.txt"), "x.txt")
     assert a == b
+
+
+ABSTRACT = "We present a method that runs fast on GPUs and explain why it works in several settings."
+
+
+def test_a_list_of_links_is_not_a_paper() -> None:
+    """A pasted reading list (a heading over URLs) or a URL where a title should be is skipped
+    with a warning at its line; the papers around it are kept."""
+    text = ("Daily Papers\n\nNov 4\n\nA Real Paper\n\n" + ABSTRACT + "\n\n  • 3 authors\n·\nMay 3, 2024 5\n\n"
+            "My reading list\n\nhttps://arxiv.org/abs/2401.00001\nhttps://arxiv.org/abs/2401.00002\n"
+            "huggingface.co/papers/2401.00003\n\nAnother Real Paper\n\n" + ABSTRACT + "\n\n  • 2 authors\n·\n"
+            "May 4, 2024 3\n")
+    listing = parse_listing(text, "content/listings/mixed.txt")
+    assert [e.title for e in listing.entries] == ["A Real Paper", "Another Real Paper"]
+    (warning,) = [d for d in listing.diagnostics if "links" in d.message]
+    assert (warning.file, warning.line) == ("content/listings/mixed.txt", 13)
+    assert "'My reading list' and the links under it are a list of links, not a paper: skipped" in warning.message
+    assert not [d for d in listing.diagnostics if "My reading list" in d.message and d is not warning]
+
+    compact = parse_listing("https://arxiv.org/abs/2401.00001\nA Compact Title\n" + ABSTRACT + "\n",
+                            "content/listings/c.txt")
+    assert [e.title for e in compact.entries] == ["A Compact Title"]
+    assert [(d.line, "is a list of links" in d.message) for d in compact.diagnostics] == [(1, True)]
+
+
+def test_a_file_of_links_only_stops_the_build_saying_why(tmp_path) -> None:
+    listings = tmp_path / "content" / "listings"
+    listings.mkdir(parents=True)
+    (listings / "links.txt").write_text("My reading list\n\nhttps://arxiv.org/abs/2401.00001\n"
+                                        "https://arxiv.org/abs/2401.00002\n")
+    with pytest.raises(BuildError) as caught:
+        read_listings(listings, tmp_path, {})
+    assert str(caught.value).startswith("content/listings/links.txt:1: not a listing")
+    assert "a list of links, not a paper" in str(caught.value)
+
+
+def test_a_missing_listings_folder_is_named_in_full(tmp_path) -> None:
+    with pytest.raises(BuildError) as caught:
+        read_listings(tmp_path / "content" / "listings", tmp_path, {})
+    assert f"looked for {tmp_path}/content/listings" in str(caught.value)

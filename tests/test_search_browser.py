@@ -64,7 +64,8 @@ def test_query_from_the_address_filters_and_sorts(built_site, static_server, pag
                                                     + (papers_by_url[u]["abstract"] or "")).lower()]
     assert len(splatting) >= len(urls) * 0.8
     first = page.locator("#search-results > li").first
-    assert first.locator(".card-meta").text_content().strip()  # a date (or "undated")
+    meta = first.locator(".card-meta")
+    assert meta.count() == 0 or meta.text_content().strip()  # a date or upvotes, else no line
     excerpt = first.locator(".search-excerpt").inner_html()
     assert "<mark>" in excerpt and "<script" not in excerpt
     assert page.input_value("#search-q") == "gaussian splatting"
@@ -181,4 +182,44 @@ def test_filter_menus_hold_what_the_index_holds(built_site, static_server, page)
             index[name].items(), key=lambda item: (-int(item[0]), "") if name == "year" else
             (item[0].casefold(), item[0]))]
     assert page.input_value("#search-topic") == "Large language models"
+    assert page.console_errors == []
+
+
+def test_a_word_no_paper_has_is_no_exact_match(built_site, static_server, page):
+    """Pagefind answers "zzzzqqq" with the "z" of a formula: said as such, and kept apart."""
+    base = static_server(built_site(BASE_URL), "/repo/")
+    page.goto(base + "search/?q=zzzzqqq")
+    status = wait_for_status(page, "No exact match|No papers")
+    assert status.startswith("No exact match for “zzzzqqq”") or status.startswith("No papers found")
+    if status.startswith("No exact match"):
+        assert "start the same way" in status
+        assert page.locator("#search-results").get_attribute("aria-label") == "Near matches"
+    page.fill("#search-q", "gaussian zzzzqqq")
+    status = wait_for_status(page, "gaussian zzzzqqq")
+    assert "No papers found" in status or "no paper has “zzzzqqq”" in status
+    page.fill("#search-q", "gauss")  # the start of a word is an exact match
+    status = wait_for_status(page, r"^\d+ papers? for “gauss”")
+    assert page.locator("#search-results").get_attribute("aria-label") == "Search results"
+    assert page.console_errors == []
+
+
+def test_results_have_chips_and_an_excerpt_of_the_abstract(built_site, static_server, page, papers_by_url):
+    base = static_server(built_site(BASE_URL), "/repo/")
+    page.goto(base + "search/?q=gaussian")
+    wait_for_status(page, r"papers? for")
+    page.wait_for_selector("#search-results > li .search-excerpt")
+    for item in page.locator("#search-results > li").all()[:10]:
+        url = item.locator(".card-title a").get_attribute("href")
+        paper = papers_by_url[url]
+        chips = item.locator(".chip").all_text_contents()
+        assert chips == paper["topics"] + ["Hardware: " + name for name in paper["hardware"]]
+        for href in item.locator("a.chip").evaluate_all("links => links.map(a => a.getAttribute('href'))"):
+            assert re.fullmatch(r"/repo/(topics|hardware)/[^/]+/", href), href
+        if item.locator(".search-excerpt").count():
+            excerpt = item.locator(".search-excerpt").text_content()
+            assert not excerpt.startswith(paper["title"][:20])  # the title is the card's heading
+            words = excerpt.strip("…").split()
+            assert " ".join(words[1:-1]) in " ".join((paper["abstract"] or "").split())
+            assert excerpt.endswith("…") == (not " ".join(paper["abstract"].split()).endswith(words[-1]))
+            assert not re.search(r"[.,;:]…$", excerpt)
     assert page.console_errors == []

@@ -22,7 +22,7 @@ from sitegen.diagnostics import BuildCancelled, BuildError, Diagnostic
 from sitegen.serve import HISTORY, Broadcast, Rebuilder, SiteFiles, inject, is_junk
 
 LISTING = "content/listings/000_e0f5f16c55c27fa1.txt"
-LISTING_PAGE = "listings/000-e0f5f16c55c27fa1/"
+LISTING_PAGE = "listings/daily-papers-4-november-2025/"
 TITLE = "HelpSteer2: Open-source dataset for training top-performing reward models"
 NEW_TITLE = "HelpSteer9: A retitled dataset for reward models"
 
@@ -136,7 +136,7 @@ def test_served_output_equals_a_clean_build_after_add_change_delete(tmp_path: Pa
         for rel, file in (("", "index.html"), (LISTING_PAGE, LISTING_PAGE + "index.html"),
                           ("papers.json", "papers.json")):
             assert strip_livereload(server.get(rel)) == (out / file).read_bytes()
-        assert not (out / "about").exists() and not (out / "listings/004-81cc37237c401a09").exists()
+        assert not (out / "about").exists() and not (out / "listings/trending-papers-gpus-rendering-and-efficient-models").exists()
         assert server.request("/about/")[0] == 404
         assert not any(b"__sitegen" in f.read_bytes() for f in out.rglob("*") if f.is_file()), \
             "the live-reload script must never be written into the built files"

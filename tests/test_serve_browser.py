@@ -13,7 +13,7 @@ from serve_process import ServeProcess, copy_site, free_port
 expect = pytest.importorskip("playwright.sync_api").expect
 
 LISTING = "content/listings/000_e0f5f16c55c27fa1.txt"
-LISTING_PAGE = "listings/000-e0f5f16c55c27fa1/"
+LISTING_PAGE = "listings/daily-papers-4-november-2025/"
 TITLE = "HelpSteer2: Open-source dataset for training top-performing reward models"
 NEW_TITLE = "HelpSteer9: A retitled dataset for reward models"
 TIMEOUT = 20_000
