@@ -8,10 +8,14 @@ import unicodedata
 from dataclasses import dataclass, fields
 from datetime import date
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from .diagnostics import Diagnostic
 from .links import Link, find_links
 from .listings import Entry, Listing, Organization, Source
+
+if TYPE_CHECKING:
+    from .metadata import PaperMetadata
 
 SLUG_MAX = 80
 _NON_WORD = re.compile(r"[\W_]+")
@@ -57,6 +61,10 @@ class Paper:
     """Topic slugs, filled by classification."""
     hardware: tuple[HardwareMention, ...] = ()
     """Hardware mentions, filled by classification."""
+    metadata: PaperMetadata | None = None
+    """arXiv id, authors and date from `content/metadata.toml` or the listing (sitegen.metadata)."""
+    published_on_arxiv: bool = False
+    """True when `published` is the first arXiv version's date, the listings giving none."""
 
     @property
     def year(self) -> int | None:
