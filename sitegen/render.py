@@ -12,7 +12,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
-from . import charts, citation
+from . import charts, citation, metadata
 from .config import Config
 from .content import Page, is_junk
 from .links import LINK_KINDS, Link
@@ -146,7 +146,7 @@ def make_environment(theme: Theme, config: Config, assets: dict[str, bytes]) -> 
                        meta_line=meta_line, slugs=distinct_slugs, iso=lambda d: d.isoformat() if d else "")
     # Presentation helpers: SVG charts, citation metadata, JSON for <script> elements.
     env.globals.update(year_chart=charts.year_chart, bar_chart=charts.bar_chart,
-                       scholarly_article=citation.scholarly_article)
+                       scholarly_article=citation.scholarly_article, search_links=metadata.search_links)
     env.filters.update(bibtex=citation.bibtex, scholar_date=citation.scholar_date,
                        script_json=citation.script_json)
     env.globals["once"] = once_per_build(env)  # the paper card and page chrome, rendered once per build
@@ -172,18 +172,22 @@ def linkify(text: str | None, links: tuple[Link, ...]) -> Markup:
 
 _YEAR_NOTE = (' <span class="note" title="The listing gives no year for this date; it was inferred from the '
               'listing.">(year inferred)</span>')
+_ARXIV_NOTE = (' <span class="note" title="The listings give no date for this paper; this is the date of its '
+               'first version on arXiv.">(published on arXiv)</span>')
 
 
 def meta_line(paper: Paper, year_note: bool = False) -> Markup:
     """`26 Sep 2025 · 8 authors · ▲ 3`: date, organisation or author count, upvotes.
 
-    With `year_note`, says when the year of the date was inferred.
+    With `year_note`, says when the year of the date was inferred, or the date is arXiv's.
     """
     if paper.published:
         day = paper.published
         parts = [f'<span class="meta"><time datetime="{day.isoformat()}">{date_label(day)}</time>']
         if year_note and paper.published_year_inferred:
             parts.append(_YEAR_NOTE)
+        elif year_note and paper.published_on_arxiv:
+            parts.append(_ARXIV_NOTE)
     else:
         parts = ['<span class="meta"><span>undated</span>']
     if paper.organization:
