@@ -172,7 +172,7 @@ def read_metadata(path: Path, label: str = METADATA_FILE) -> dict[str, PaperMeta
 
 def _key_line(lines: list[str], start: int, end: int | None, key: str) -> int:
     """The line of `key = ...` in the table that starts at line `start` (1-based), else `start`."""
-    pattern = re.compile(rf'\s*"?{re.escape(key)}"?\s*=')
+    pattern = re.compile(rf'\s*(\[\[?\s*)?"?{re.escape(key)}"?\s*[=\].]')
     for number in range(max(start, 1), (end or len(lines) + 1)):
         if pattern.match(lines[number - 1]):
             return number
