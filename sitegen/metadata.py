@@ -329,6 +329,17 @@ def updated(entries: Mapping[str, PaperMetadata], records: Iterable[PaperMetadat
     return result
 
 
+def merge_records(path: Path, records: Iterable[Mapping], label: str = "record") -> dict[str, PaperMetadata]:
+    """Put `records` (mappings with the file's keys, e.g. parsed JSON lines; dates may be ISO text)
+    into the metadata file at `path`, keeping its other entries and every pinned one; the entries
+    written. A bad record raises BuildError(`label`, its 1-based number, what is wrong)."""
+    checked = [record_from_table(record, label, number, dates_as_text=True)
+               for number, record in enumerate(records, 1)]
+    entries = updated(read_metadata(path), checked)
+    write_metadata(path, entries.values())
+    return entries
+
+
 # --- The build's side -----------------------------------------------------------------------
 
 def listing_arxiv_id(paper: Paper) -> str | None:

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sitegen.diagnostics import BuildError
-from sitegen.metadata import (Candidate, PaperMetadata, format_metadata, match_key, read_metadata,
+from sitegen.metadata import (Candidate, PaperMetadata, format_metadata, match_key, merge_records, read_metadata,
                               record_from_table, updated, write_metadata)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -240,6 +240,19 @@ def test_records_as_json_lines_become_entries_and_pins_stay():
     assert updated({match_key("Puzzle"): pinned}, [record]) == {match_key("Puzzle"): pinned}
     with pytest.raises(BuildError, match="seeds.jsonl:7: arxiv of 'Puzzle'"):
         record_from_table({"title": "Puzzle", "arxiv": "arXiv:2411.19146"}, "seeds.jsonl", 7)
+
+
+def test_merge_records_adds_json_records_to_the_file(tmp_path):
+    path = tmp_path / "metadata.toml"
+    path.write_text('[[paper]]\ntitle = "Kept"\narxiv = "2401.00001"\npinned = true\n', encoding="utf-8")
+    lines = ['{"title": "Kept", "arxiv": "2401.99999", "source": "x"}',
+             '{"title": "New", "arxiv": "2411.19146", "version": 2, "authors": ["A", "B"], "published": "2024-11-28",'
+             ' "category": "cs.LG", "source": "github:owner/repo/README.md"}']
+    merge_records(path, [json.loads(line) for line in lines], "seeds.jsonl")
+    found = {entry.title: entry for entry in read_metadata(path).values()}
+    assert found["Kept"].arxiv == "2401.00001" and found["New"].published == date(2024, 11, 28)
+    with pytest.raises(BuildError, match="seeds.jsonl:1: published of 'X'"):
+        merge_records(path, [{"title": "X", "published": "28 Nov 2024"}], "seeds.jsonl")
 
 
 _text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=40)
