@@ -16,6 +16,7 @@ from .config import RULES_FILE, Config
 from .content import read_notes, read_pages
 from .diagnostics import BuildCancelled, BuildError, Diagnostic
 from .listings import read_listings
+from .metadata import METADATA_FILE, attach, read_metadata
 from .inputs import fingerprint
 from .output import SiteWriter, all_present, check_output_dir, read_state, write_state
 from .papers import merge
@@ -72,6 +73,8 @@ class BuildCache:
     merged: dict = field(default_factory=dict)
     classified: ClassifyCache = field(default_factory=ClassifyCache)
     related: RelatedCache = field(default_factory=RelatedCache)
+    metadata: dict = field(default_factory=dict)
+    """Papers given their metadata, by id of the paper merged (`metadata.attach`)."""
     pages: PageCache = field(default_factory=PageCache)
     environment: tuple[object, Environment] | None = None
     """The template environment of the last build and what it was made from (`_read_by_every_page`):
@@ -160,8 +163,11 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
         pages, problems = read_pages(config.content_dir / "pages", config.root)
         warnings += problems
         warnings += placeholder_warnings(config.root)
+        entries = read_metadata(config.root / METADATA_FILE)
     with watch.stage("merge"):
         papers, problems = merge(listings, cache.merged)
+        warnings += problems
+        papers, problems = attach(papers, entries, known=cache.metadata)
         warnings += problems
         notes, problems = read_notes(config.content_dir / "notes", config.root, {p.slug for p in papers})
         warnings += problems

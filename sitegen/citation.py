@@ -18,20 +18,32 @@ _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
 
 
 def bibtex(paper: Paper, url: str) -> str:
-    """A `@misc` entry with what the listings tell: title, date, page URL, authors or organisation.
+    """A `@misc` entry with what is known: title, date, authors (else the organisation or a
+    count), the arXiv id, and a URL (the arXiv page, else `url` when it is absolute).
 
     Text is escaped for LaTeX, so `M^3VIR` or `{\\delta}` in a title never breaks the entry.
     """
+    meta = paper.metadata
     key = paper.slug.split("-", 1)[0] + (str(paper.year) if paper.year else "")
     fields = [("title", "{" + paper.title.translate(_LATEX) + "}")]
-    if paper.published:
-        fields.append(("year", str(paper.published.year)))
-        fields.append(("month", _MONTHS[paper.published.month - 1]))
-    if paper.organization:
+    if meta and meta.authors:
+        fields.append(("author", " and ".join(name.translate(_LATEX) for name in meta.authors)))
+    day = meta.published if meta and meta.published else paper.published
+    if day:
+        fields.append(("year", str(day.year)))
+        fields.append(("month", _MONTHS[day.month - 1]))
+    if meta and meta.arxiv:
+        fields += [("eprint", meta.arxiv), ("archivePrefix", "arXiv")]
+        if meta.category:
+            fields.append(("primaryClass", meta.category))
+    authors_named = bool(meta and meta.authors)
+    if paper.organization and not authors_named:
         fields.append(("note", "Organisation: " + paper.organization.name.translate(_LATEX)))
-    elif paper.authors_count:
+    elif paper.authors_count and not authors_named:
         fields.append(("note", f"{paper.authors_count} author{'s' if paper.authors_count != 1 else ''}"))
-    fields.append(("url", url))
+    link = meta.abs_url if meta and meta.arxiv else url
+    if link.startswith(("https://", "http://")):  # a root-relative page URL cites nothing
+        fields.append(("url", link))
     body = ",\n".join(f"  {name} = {value if name == 'month' else '{' + value + '}'}" for name, value in fields)
     return f"@misc{{{key},\n{body}\n}}\n"
 
@@ -55,11 +67,17 @@ def scholarly_article(paper: Paper, url: str, term_name: Callable[[str], str] = 
         data["abstract"] = paper.abstract
     if paper.published:
         data["datePublished"] = paper.published.isoformat()
-    if paper.organization:
+    meta = paper.metadata
+    if meta and meta.authors:
+        data["author"] = [{"@type": "Person", "name": name} for name in meta.authors]
+    elif paper.organization:
         data["author"] = {"@type": "Organization", "name": paper.organization.name}
     if paper.topics:
         data["keywords"] = [term_name(slug) for slug in paper.topics]
-    same_as = [link.url for link in paper.links if link.kind == "paper"]
+    if meta and meta.arxiv:
+        data["identifier"] = {"@type": "PropertyValue", "propertyID": "arXiv", "value": meta.arxiv}
+    same_as = list(dict.fromkeys([*([meta.abs_url] if meta and meta.arxiv else []),
+                                  *(link.url for link in paper.links if link.kind == "paper")]))
     if same_as:
         data["sameAs"] = same_as
     return data

@@ -1,4 +1,4 @@
-"""Command line: `sitegen build | serve | check | init`; each command calls one function."""
+"""Command line: `sitegen build | serve | check | resolve | init`; each command calls one function."""
 
 from __future__ import annotations
 
@@ -92,6 +92,26 @@ def _parser() -> argparse.ArgumentParser:
                                              "checked as it is")
     check_cmd.set_defaults(run=run_check)
 
+    resolve_cmd = commands.add_parser(
+        "resolve", help="look papers up on arXiv by title; record ids, authors and dates in content/metadata.toml",
+        description="Look up on arXiv, by title, each paper that has no arXiv id in content/metadata.toml "
+                    "or in its listing, and record what is found there (the build never uses the network). "
+                    "Only exact title matches are taken; near matches are recorded as ambiguous with their "
+                    "candidates. The file is saved after every query: an interrupted run loses nothing, "
+                    "and the next run goes on.")
+    resolve_cmd.add_argument("--source", type=Path, default=Path("."), metavar="DIR",
+                             help="the site's root, holding sitegen.toml and content/ (default: .)")
+    resolve_cmd.add_argument("--limit", type=_count, metavar="N", help="look up at most N papers in this run")
+    resolve_cmd.add_argument("--retry-not-found", dest="retry", action="store_true",
+                             help="look up again the papers recorded as not found or ambiguous")
+    resolve_cmd.add_argument("--api", metavar="URL",
+                             help="the arXiv API's query URL (default: $SITEGEN_ARXIV_API, else "
+                                  "https://export.arxiv.org/api/query)")
+    resolve_cmd.add_argument("--interval", type=float, default=3.0, metavar="SECONDS",
+                             help="seconds between requests (default: 3, what arXiv asks for; less only "
+                                  "for another server)")
+    resolve_cmd.set_defaults(run=run_resolve)
+
     init_cmd = commands.add_parser(
         "init", help="create a new site: settings, an example listing, a page, a GitHub Pages workflow",
         description="Create a new site in DIR that builds, checks and deploys as it is. "
@@ -110,6 +130,12 @@ def _port(text: str) -> int:
     if not text.isdigit() or int(text) > 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number; use one up to 65535, e.g. 8000 "
                                          "(0 picks a free one)")
+    return int(text)
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of papers; use e.g. 20")
     return int(text)
 
 
@@ -212,6 +238,32 @@ def run_check(args: argparse.Namespace) -> int:
         print(problem)
     print(report.summary())
     return 1 if report.problems else 0
+
+
+def run_resolve(args: argparse.Namespace) -> int:
+    import datetime
+    import os
+
+    from .metadata import METADATA_FILE
+    from .resolve import API_ENV, ARXIV_API, ArxivClient, Unreachable, check_interval, resolve, summary
+
+    api = args.api or os.environ.get(API_ENV) or ARXIV_API
+    check_interval(api, args.interval)
+    config = load_config(args.source)
+    say = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
+    client = ArxivClient(api=api, interval=args.interval, on_wait=lambda message: say("  " + message))
+    try:
+        outcome = resolve(config, client, limit=args.limit, retry=args.retry, today=datetime.date.today(),
+                          progress=say)
+    except Unreachable as error:
+        say(f"error: {error}; no network? {METADATA_FILE} was left as it was.")
+        return 1
+    except KeyboardInterrupt:
+        say(f"\ninterrupted; what was found so far is saved in {METADATA_FILE}; run `sitegen resolve` again "
+            "to go on")
+        return 130
+    print(summary(outcome))
+    return 1 if outcome.stopped else 0
 
 
 def run_init(args: argparse.Namespace) -> int:

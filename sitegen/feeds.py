@@ -40,6 +40,9 @@ def papers_json(papers: tuple[Paper, ...], related: dict[str, tuple[str, ...]], 
             "published_year_inferred": paper.published_year_inferred,
             "upvotes": paper.upvotes,
             "authors_count": paper.authors_count,
+            "authors": list(paper.metadata.authors) if paper.metadata else [],
+            "arxiv": _arxiv_record(paper),
+            "published_on_arxiv": paper.published_on_arxiv,
             "organization": ({"handle": paper.organization.handle, "name": paper.organization.name}
                              if paper.organization else None),
             "links": [{"url": link.url, "kind": link.kind} for link in paper.links],
@@ -63,6 +66,16 @@ def papers_json(papers: tuple[Paper, ...], related: dict[str, tuple[str, ...]], 
                           ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         data = data.replace(char.encode("utf-8"), escaped.encode("ascii"))
     return data
+
+
+def _arxiv_record(paper: Paper) -> dict | None:
+    """The paper's arXiv id and links for `papers.json`, or None when its id is not known."""
+    meta = paper.metadata
+    if not meta or not meta.arxiv:
+        return None
+    return {"id": meta.arxiv, "version": meta.version, "category": meta.category,
+            "published": meta.published.isoformat() if meta.published else None,
+            "abs": meta.abs_url, "pdf": meta.pdf_url, "huggingface": meta.hf_url}
 
 
 FEED_SIZE = 50
@@ -152,7 +165,10 @@ def atom_feed(papers: tuple[Paper, ...], config: Config, path: str, page: str, t
         if paper.published:
             _text(entry, "published", _timestamp(paper.published))
         _text(entry, "updated", _timestamp(paper.published) if paper.published else updated)
-        if paper.organization:
+        if paper.metadata and paper.metadata.authors:
+            for name in paper.metadata.authors:
+                _text(ET.SubElement(entry, "author"), "name", name)
+        elif paper.organization:
             _text(ET.SubElement(entry, "author"), "name", paper.organization.name)
         for slug in paper.topics:
             ET.SubElement(entry, "category", {"term": slug, "label": term_names.get(slug, slug)})

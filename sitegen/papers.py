@@ -8,10 +8,14 @@ import unicodedata
 from dataclasses import dataclass, fields
 from datetime import date
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from .diagnostics import Diagnostic
 from .links import Link, find_links
 from .listings import Entry, Listing, Organization, Source
+
+if TYPE_CHECKING:
+    from .metadata import PaperMetadata
 
 SLUG_MAX = 80
 
@@ -91,6 +95,10 @@ class Paper:
     """Hardware mentions, filled by classification."""
     inferred_topics: tuple[str, ...] = ()
     """For a paper no topic rule tags: the topics its most similar papers share (`taxonomy.infer`)."""
+    metadata: PaperMetadata | None = None
+    """arXiv id, authors and date from `content/metadata.toml` or the listing (sitegen.metadata)."""
+    published_on_arxiv: bool = False
+    """True when `published` is the first arXiv version's date, the listings giving none."""
 
     @property
     def year(self) -> int | None:

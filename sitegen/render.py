@@ -12,7 +12,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
-from . import charts, citation
+from . import charts, citation, metadata
 from .config import Config
 from .content import Page, is_junk
 from .links import LINK_KINDS, Link
@@ -158,7 +158,7 @@ def make_environment(theme: Theme, config: Config, assets: dict[str, bytes]) -> 
                        meta_line=meta_line, slugs=distinct_slugs, iso=lambda d: d.isoformat() if d else "")
     # Presentation helpers: SVG charts, citation metadata, JSON for <script> elements.
     env.globals.update(year_chart=charts.year_chart, bar_chart=charts.bar_chart,
-                       scholarly_article=citation.scholarly_article)
+                       scholarly_article=citation.scholarly_article, search_links=metadata.search_links)
     env.filters.update(bibtex=citation.bibtex, scholar_date=citation.scholar_date,
                        script_json=citation.script_json)
     env.globals["once"] = once_per_build(env)  # the paper card and page chrome, rendered once per build
@@ -182,13 +182,18 @@ def linkify(text: str | None, links: tuple[Link, ...]) -> Markup:
 # Built in Python, not by macros: they are on every card and every paper page (a macro's calls
 # per chip cost more than the rest of the card).
 
-def meta_line(paper: Paper) -> Markup:
+_ARXIV_NOTE = ('<span class="note" title="The listings give no date for this paper; this is the date of its '
+               'first version on arXiv.">(published on arXiv)</span>')
+
+
+def meta_line(paper: Paper, date_note: bool = False) -> Markup:
     """`26 Sep 2025 · 8 authors · ▲ 3`: date, organisation or author count, upvotes; each only when
-    known (empty when none is)."""
+    known (empty when none is). With `date_note`, says when the date is arXiv's."""
     parts = []
     if paper.published:
         day = paper.published
-        parts.append(f'<time datetime="{day.isoformat()}">{date_label(day)}</time>')
+        note = f" {_ARXIV_NOTE}" if date_note and paper.published_on_arxiv else ""
+        parts.append(f'<time datetime="{day.isoformat()}">{date_label(day)}</time>{note}')
     if paper.organization:
         parts.append(f"<span>{escape(paper.organization.name)}</span>")
     elif paper.authors_count:
