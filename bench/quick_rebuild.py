@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from sitegen.build import BuildCache, build
+from sitegen.preview_build import preview_build
 from sitegen.config import load_config
 from sitegen.listings import parse_listing
 
@@ -49,14 +50,14 @@ def main() -> None:
         listing, text, title = title_to_edit(site)
         cache = BuildCache()
         for quick in (True, False):  # the server's first build: quick, then exact
-            build(load_config(site), out, search=False, cache=cache, quick=quick)
+            preview_build(load_config(site), out, search=False, cache=cache, quick=quick)
         times = []
         for n in range(args.edits):
             listing.write_text(text.replace(title, f"{title} (edit {n})"), "utf-8")
             gc.disable()
             try:
                 start = time.perf_counter()
-                quick = build(load_config(site), out, search=False, cache=cache, quick=True)
+                quick = preview_build(load_config(site), out, search=False, cache=cache, quick=True)
                 times.append(time.perf_counter() - start)
                 build(load_config(site), out, search=False, cache=cache)
             finally:

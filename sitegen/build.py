@@ -13,21 +13,22 @@ from jinja2 import Environment
 
 from . import feeds
 from .config import RULES_FILE, Config
-from .content import read_notes, read_pages
+from .content import Page, read_notes, read_pages
 from .diagnostics import BuildCancelled, BuildError, Diagnostic
-from .listings import read_listings
-from .metadata import METADATA_FILE, attach, read_metadata
+from .indexing import SearchIndexing
 from .inputs import fingerprint
+from .listings import Listing, read_listings
+from .metadata import METADATA_FILE, attach, read_metadata
 from .output import SiteWriter, all_present, check_output_dir, read_state, write_state
-from .papers import merge
-from .parallel import Forked, default_workers
+from .papers import Paper, merge
+from .parallel import GIVE_WAY, Forked, Workers, default_workers
 from .related import RelatedCache, relate_again
-from .taxonomy import ClassifyCache, classify, infer_topics, load_rules, untagged
 from .render import (WATCHED, Site, Theme, asset_versions, listing_title, listing_views, make_environment,
                      paper_page_parts, site_pages, site_theme, term_names)
-from .rendering import GIVE_WAY, PageCache, block_renderer, note_files, render_pages
+from .rendering import PageCache, RenderReport, Reuse, note_files, render_pages
 from .scaffold import placeholder_warnings
-from .search import INDEX_DIR, INDEXED_BLOCK, SearchDocuments, index_holds, start_index, update_index, uses_ui
+from .search import INDEX_DIR, SKIPPED, index_holds
+from .taxonomy import ClassifyCache, classify, infer_topics, load_rules, untagged
 
 
 @dataclass(frozen=True)
@@ -122,142 +123,188 @@ def fewer_collections(threshold: int = 10_000) -> Iterator[None]:
         gc.set_threshold(*old)
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What a build brings up to date: by default the whole site, as a clean build writes it.
+
+    The preview asks for less first, to show an edit sooner (`preview_build`)."""
+
+    quick: bool = False
+    """Related papers may be approximate (the last ones kept), and `papers.json`, the feeds, the
+    sitemap and the search index are left as the last build wrote them: see `BuildResult.exact`."""
+    only: frozenset[str] | None = None
+    """Output paths (the pages open in the preview's browsers): render just these pages and leave
+    every other file as it is. Implies `quick`."""
+
+
+WHOLE_SITE = Scope()
+
+
+@dataclass(frozen=True)
+class Sources:
+    """What the build read: the listings, the site's own pages, the metadata entries."""
+
+    listings: list[Listing]
+    pages: list[Page]
+    entries: dict
+    """`content/metadata.toml`'s entries (`metadata.read_metadata`)."""
+    warnings: tuple[Diagnostic, ...]
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """The papers merged from the listings, with their metadata; the notes on them."""
+
+    papers: list[Paper]
+    notes: dict[str, str]
+    """Rendered note HTML by paper slug."""
+    warnings: tuple[Diagnostic, ...]
+    """The sources' warnings and the merge's."""
+
+
 @fewer_collections()
 def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = False, force: bool = False,
           on_stage: Callable[[str, float], None] | None = None, workers: int | None = None,
-          cache: BuildCache | None = None, quick: bool = False, only: frozenset[str] | None = None,
-          cancelled: Callable[[], bool] | None = None,
+          cache: BuildCache | None = None, scope: Scope = WHOLE_SITE, cancelled: Callable[[], bool] | None = None,
           on_write: Callable[[tuple[str, ...]], None] | None = None) -> BuildResult:
     """Read, merge, render and write the site; raise BuildError before writing anything if it fails.
 
     `workers` processes share the work of the slow stages (default: one per CPU); the output
     does not depend on it. `cache` is what the last build in this process left (the preview
-    server's); with `quick`, related papers are reused from it when the corpus changed (see
-    `BuildResult.exact`), and `papers.json`, the feeds, the sitemap and the search index are
-    left as they are for the exact build that should follow. With `only` (output paths, such as
-    the pages open in the preview's browsers), a quick build renders just those pages and leaves
-    every other file as it is. `on_write(paths)` is told the files written or removed as soon as
-    they are on disk (before the search index).
+    server's), `scope` how much of the site to bring up to date (`Scope`). `on_write(paths)`
+    is told the files written or removed as soon as they are on disk (before the search index).
     When nothing the build reads changed since the last complete build into `out_dir` and all
     its files are there, nothing is done. Once `cancelled()` is true, the build stops with
     BuildCancelled: at the next stage, or while it waits for the related papers, renders or
     runs the search indexer.
     """
     check_output_dir(out_dir, config.root, force=force)
-    workers = workers or default_workers()
-    keep = cache is not None  # a one-off build records nothing for a next one
-    quick = quick or only is not None
-    cache = cache if keep else BuildCache()
-    watch = Stopwatch(on_stage, cancelled)
+    workers, watch = Workers(workers or default_workers(), cancelled=cancelled), Stopwatch(on_stage, cancelled)
+    keep, cache = cache is not None, cache if cache is not None else BuildCache()  # a one-off build keeps nothing
     theme = site_theme(config.root)
     with watch.stage("check"):
         inputs = fingerprint(config, theme)
         last = _unchanged_since(out_dir, inputs, search, strict)
     if last is not None:
         return BuildResult(**last, written=(), removed=(), timings=tuple(watch.timings))
-    warnings: list[Diagnostic] = []
     with watch.stage("parse"):
-        years = {name: s.year for name, s in config.listings.items() if s.year}
-        listings = read_listings(config.listings_dir, config.root, years, cache.listings)
-        warnings += [d for listing in listings for d in listing.diagnostics]
-        pages, problems = read_pages(config.content_dir / "pages", config.root)
-        warnings += problems
-        warnings += placeholder_warnings(config.root)
-        entries = read_metadata(config.root / METADATA_FILE)
+        sources = read_sources(config, cache)
     with watch.stage("merge"):
-        papers, problems = merge(listings, cache.merged)
-        warnings += problems
-        papers, problems = attach(papers, entries, known=cache.metadata)
-        warnings += problems
-        notes, problems = read_notes(config.content_dir / "notes", config.root, {p.slug for p in papers})
-        warnings += problems
+        corpus = merge_sources(sources, config, cache)
+    indexing = search and not scope.quick
     with ExitStack() as running:
         # The related papers are computed meanwhile, in one process. With search, the indexer starts
         # once the papers are classified and their stand-ins written, and the related papers are
         # needed later, by the render: they give way. Without search, the classify workers give
         # way to the related papers' process instead, which would otherwise finish last, alone on
         # the machine (0.3-0.5 s at 10,000 papers).
-        indexing = search and not quick
-        relating = running.enter_context(closing(relate_again(papers, cache.related, quick=quick,
+        relating = running.enter_context(closing(relate_again(corpus.papers, cache.related, quick=scope.quick,
                                                               nice=GIVE_WAY if indexing else 0)))
         with watch.stage("classify"):
-            taxonomy = load_rules(config.rules_file, RULES_FILE)
-            classified = classify(papers, taxonomy, cache=cache.classified, workers=workers,
-                                  nice=0 if indexing else GIVE_WAY, cancelled=cancelled)
-            papers, taxonomy = classified.papers, classified.taxonomy
+            classified = classify(corpus.papers, load_rules(config.rules_file, RULES_FILE), cache=cache.classified,
+                                  workers=workers.count, nice=0 if indexing else GIVE_WAY, cancelled=cancelled)
         assets = asset_versions(theme)
-        every_page = _read_by_every_page(theme, assets, config, taxonomy)
-        if cache.environment is None or cache.environment[0] != every_page:
-            cache.environment = every_page, make_environment(theme, config, assets)
-        env = cache.environment[1]
-        site = Site(config, tuple(papers), listing_views(listings, papers, config), tuple(pages), notes, taxonomy,
-                    related=None)  # not known yet
-        documents = None
-        if search and not quick and not (keep and cache.pages.holds(every_page, out_dir)):
-            # Every page renders anew: Pagefind starts now, on stand-ins for the paper pages.
-            with watch.stage("search-start"):
-                documents = _start_index(env, site, out_dir, config, workers)
-                if documents is not None:
-                    running.enter_context(documents)
+        every_page = _read_by_every_page(theme, assets, config, classified.taxonomy)
+        env = _environment(cache, every_page, theme, config, assets)
+        site = Site(config, tuple(classified.papers), listing_views(sources.listings, classified.papers, config),
+                    tuple(sources.pages), corpus.notes, classified.taxonomy, related=None)  # not known yet
+        index = running.enter_context(SearchIndexing(out_dir, inputs, [*(data for _, data in every_page[0]),
+                                                                       *assets.values()]))
+        if indexing and not (keep and cache.pages.holds(every_page, out_dir)):
+            with watch.stage("search-start"):  # every page renders anew: Pagefind starts now, on stand-ins
+                index.start(env, paper_page_parts(site, env), config.root, config.language, workers.count)
         with watch.stage("relate"):  # what is left of it once the papers are classified
             related, exact = relating.result(cancelled)
-            papers = infer_topics(papers, related)
-        site = replace(site, papers=tuple(papers), related=related)
+            site = replace(site, papers=tuple(infer_topics(site.papers, related)), related=related)
         writer = running.enter_context(SiteWriter(out_dir))  # staged files are removed unless committed
         with watch.stage("render"):
-            for path, data in assets.items():
-                writer.add(path, data)
-            jobs = site_pages(site, env, only)
-            give_way = GIVE_WAY if documents and documents.indexer else 0
-            last_data = [p for p in sorted(writer.previous) if feeds.is_data_file(p)
-                         and (out_dir / p).is_file()] if quick and only is None else []
-            data_files = None
-            if only is None and "papers.json" not in last_data:
-                # Made beside the render, in another process (0.8-0.9 s at 10,000 papers): of the
-                # pages they need only the paths.
-                data_files = running.enter_context(closing(Forked(
-                    _stage_data_files, writer, site, {*writer.paths, *(job.path for job in jobs)},
-                    fork=workers > 1, nice=give_way)))
-            rendered = render_pages(env, jobs, writer, root=config.root, watched=WATCHED,
-                                    workers=workers, cache=cache.pages if keep else None, key=every_page,
-                                    nice=give_way,
-                                    matches=documents.matches if documents else None,
-                                    parts=(INDEXED_BLOCK, documents.bodies) if documents else None,
-                                    partial=only is not None, cancelled=cancelled)
-            if only is not None:
-                exact = False  # the rest of the site is as the last build left it
-            elif data_files is None:
-                # No browser shows these: the preview keeps the last ones and the exact build that
-                # follows writes them (at 10,000 papers they are a third of an edit's rebuild).
-                for path in last_data:
-                    writer.keep(path)
-                exact = False
-            else:
-                for path, staged in data_files.result(cancelled):
-                    writer.added(path, staged)
-        if strict and warnings:
-            # Every warning is printed, one `file:line: message` line each, not only the first.
-            first, *others = warnings
-            raise BuildError(first.file, first.line, "".join(
-                [first.message, *(f"\nerror: {warning}" for warning in others),
-                 f"\n--strict: {len(warnings)} warning(s) are errors; fix them or build without --strict"]
-            )) from None
+            reuse = Reuse(cache.pages, every_page, partial=scope.only is not None) if keep else None
+            rendered, whole = _render(site, env, assets, writer, scope, reuse, index,
+                                      replace(workers, nice=GIVE_WAY if index.running else 0))
+            exact = exact and whole
+        _fail_if_strict(strict, corpus.warnings)
         html = sorted(path for path in writer.paths if path.endswith(".html"))
         with watch.stage("write"):
-            report = writer.commit(keep=(INDEX_DIR + "/",), tidy=not quick, prune=only is None)
+            report = writer.commit(keep=(INDEX_DIR + "/",), tidy=not scope.quick, prune=scope.only is None)
             note_files(cache.pages)
         if on_write:
             on_write(report.written + report.removed)
-        if search and exact:  # an approximate build leaves the index to the exact one that follows
+        indexed = SKIPPED  # an approximate build leaves the index to the exact one that follows
+        if search and exact:
             with watch.stage("search"):
-                stood_in = documents is not None and documents.stand_for(rendered.indexed, rendered.matched)
-                keep_ui = uses_ui([data for _, data in every_page[0]] + list(assets.values()))
-                indexed = update_index(out_dir, list(rendered.indexed), html, report, inputs=inputs,
-                                       documents=documents if stood_in else None, cancelled=cancelled,
-                                       keep_ui=keep_ui)
-        else:
-            indexed = update_index(out_dir, list(rendered.indexed), html, report, enabled=False)
-    without_topic = untagged(papers, taxonomy)
+                indexed = index.finish(rendered.indexed, rendered.matched, html, report, cancelled)
+    summary = _summary(site, sources.listings, corpus.warnings, classified.unmatched, len(html), len(writer.paths))
+    if exact:
+        write_state(out_dir, {"inputs": inputs, **summary,
+                              **{key: [[d.file, d.line, d.message] for d in summary[key]]
+                                 for key in ("warnings", "unmatched", "untagged")}})
+    return BuildResult(**summary, written=report.written, unchanged=report.unchanged, removed=report.removed,
+                       timings=tuple(watch.timings), search=indexed.message, exact=exact)
+
+
+def read_sources(config: Config, cache: BuildCache) -> Sources:
+    """Parse the listings (those whose bytes changed since `cache` was filled), pages and metadata."""
+    years = {name: s.year for name, s in config.listings.items() if s.year}
+    listings = read_listings(config.listings_dir, config.root, years, cache.listings)
+    pages, problems = read_pages(config.content_dir / "pages", config.root)
+    warnings = [d for listing in listings for d in listing.diagnostics] + problems
+    warnings += placeholder_warnings(config.root)
+    return Sources(listings, pages, read_metadata(config.root / METADATA_FILE), tuple(warnings))
+
+
+def merge_sources(sources: Sources, config: Config, cache: BuildCache) -> Corpus:
+    """One paper per title from the listings, given its metadata, and the notes on the papers."""
+    papers, merged = merge(sources.listings, cache.merged)
+    papers, attached = attach(papers, sources.entries, known=cache.metadata)
+    notes, problems = read_notes(config.content_dir / "notes", config.root, {p.slug for p in papers})
+    return Corpus(papers, notes, (*sources.warnings, *merged, *attached, *problems))
+
+
+def _render(site: Site, env: Environment, assets: dict[str, bytes], writer: SiteWriter, scope: Scope,
+            reuse: Reuse | None, index: SearchIndexing, workers: Workers) -> tuple[RenderReport, bool]:
+    """Stage the static files, the pages in `scope` and the data files; whether the data files
+    were made too (not left as the last build wrote them)."""
+    for path, data in assets.items():
+        writer.add(path, data)
+    jobs = site_pages(site, env, scope.only)
+    last_data = [p for p in sorted(writer.previous) if feeds.is_data_file(p)
+                 and (writer.out_dir / p).is_file()] if scope.quick and scope.only is None else []
+    with ExitStack() as beside:
+        data_files = None
+        if scope.only is None and "papers.json" not in last_data:
+            # Made beside the render, in another process (0.8-0.9 s at 10,000 papers): of the
+            # pages they need only the paths.
+            data_files = beside.enter_context(closing(Forked(
+                _stage_data_files, writer, site, {*writer.paths, *(job.path for job in jobs)},
+                fork=workers.count > 1, nice=workers.nice)))
+        rendered = render_pages(env, jobs, writer, root=site.config.root, watched=WATCHED, workers=workers,
+                                reuse=reuse, search=index)
+        if data_files is not None:
+            for path, staged in data_files.result(workers.cancelled):
+                writer.added(path, staged)
+        elif scope.only is None:
+            # No browser shows these: the preview keeps the last ones and the exact build that
+            # follows writes them (at 10,000 papers they are a third of an edit's rebuild).
+            for path in last_data:
+                writer.keep(path)
+    return rendered, data_files is not None
+
+
+def _fail_if_strict(strict: bool, warnings: tuple[Diagnostic, ...]) -> None:
+    """With `strict`, a BuildError printing every warning, one `file:line: message` line each."""
+    if strict and warnings:
+        first, *others = warnings
+        raise BuildError(first.file, first.line, "".join(
+            [first.message, *(f"\nerror: {warning}" for warning in others),
+             f"\n--strict: {len(warnings)} warning(s) are errors; fix them or build without --strict"]
+        )) from None
+
+
+def _summary(site: Site, listings: list[Listing], warnings: tuple[Diagnostic, ...],
+             unmatched: tuple[Diagnostic, ...], pages: int, files: int) -> dict:
+    """What `BuildResult` and the state file say of a build of `site`: counts, warnings, notes."""
+    taxonomy = site.taxonomy
+    without_topic = untagged(list(site.papers), taxonomy)
     rules_note = () if taxonomy.terms else (
         f"{RULES_FILE}: no topic or hardware rules, so papers get no topics; a new site from "
         "`sitegen init` has the default rules to start from",)
@@ -270,15 +317,18 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
         f"{view.listing.path}: has no title in sitegen.toml and no date, so pages call it {view.title!r}; "
         f"set [listings.\"{Path(view.listing.path).name}\"] title in sitegen.toml to name it"
         for view in site.listings if not view.listing.date and view.title == listing_title(view.listing))
-    summary = dict(papers=len(papers), pages=len(html), files=len(writer.paths), warnings=tuple(warnings),
-                   notes=rules_note + inferred + _classify_notes(classified.unmatched, without_topic) + untitled,
-                   unmatched=classified.unmatched, untagged=without_topic)
-    if exact:
-        write_state(out_dir, {"inputs": inputs, **summary,
-                              **{key: [[d.file, d.line, d.message] for d in summary[key]]
-                                 for key in ("warnings", "unmatched", "untagged")}})
-    return BuildResult(**summary, written=report.written, unchanged=report.unchanged, removed=report.removed,
-                       timings=tuple(watch.timings), search=indexed.message, exact=exact)
+    return dict(papers=len(site.papers), pages=pages, files=files, warnings=warnings,
+                notes=rules_note + inferred + _classify_notes(unmatched, without_topic) + untitled,
+                unmatched=unmatched, untagged=without_topic)
+
+
+def _environment(cache: BuildCache, every_page: tuple, theme: Theme, config: Config,
+                 assets: dict[str, bytes]) -> Environment:
+    """The template environment; the last build's, with its compiled templates and the page parts
+    it rendered once, while what every page reads (`every_page`) is unchanged."""
+    if cache.environment is None or cache.environment[0] != every_page:
+        cache.environment = every_page, make_environment(theme, config, assets)
+    return cache.environment[1]
 
 
 def _classify_notes(unmatched: tuple[Diagnostic, ...], without_topic: tuple[Diagnostic, ...]) -> tuple[str, ...]:
@@ -326,16 +376,6 @@ def _unchanged_since(out_dir: Path, inputs: str, search: bool, strict: bool) -> 
         return None  # the full build reports them as errors
     return {**last, "search": "nothing changed; search index unchanged" if search else
             "nothing changed; search index not updated (--no-search)"}
-
-
-def _start_index(env: Environment, site: Site, out_dir: Path, config: Config,
-                 workers: int) -> SearchDocuments | None:
-    """Stand-ins for the paper pages, and Pagefind started on them unless the index is theirs already."""
-    parts = paper_page_parts(site, env)  # first: it gives the templates the filters they use
-    render_block = block_renderer(env, "paper.html", INDEXED_BLOCK, config.root)
-    if render_block is None:
-        return None
-    return start_index(render_block, parts, out_dir, config.language, workers=workers)
 
 
 def _read_by_every_page(theme: Theme, assets: dict[str, bytes], config: Config, taxonomy) -> tuple:

@@ -23,13 +23,17 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 
 from .diagnostics import BuildCancelled, BuildError
 from .output import SiteWriter, file_info
-from .parallel import fork_imap
+from .parallel import Workers, fork_imap
 from .search import INDEXED_MARK
+
+if TYPE_CHECKING:
+    from .indexing import SearchIndexing
 
 MISSING = object()
 """What a look-up found where there was nothing."""
@@ -37,10 +41,6 @@ CHUNK = 64
 """Pages a worker renders at a time."""
 CHECKED_BETWEEN = 1000
 """Pages checked for changes between questions whether the build is cancelled."""
-GIVE_WAY = 10
-"""How much lower the priority is of work beside the build's critical path: the render workers
-and the data files beside the search indexer (at 10,000 papers: 22.4-22.5 s instead of
-23.3-24.7 s), and either the related papers or classify beside the other (see `build`)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,17 @@ class PageCache:
 
 
 @dataclass(frozen=True)
+class Reuse:
+    """What lets a build keep the pages of the last one (the preview's)."""
+
+    cache: PageCache
+    key: object
+    """Everything every page depends on besides its context (templates, static files, settings, rules)."""
+    partial: bool = False
+    """The jobs are some of the site's pages: the cache keeps what it holds of the others."""
+
+
+@dataclass(frozen=True)
 class RenderReport:
     """What `render_pages` did."""
 
@@ -92,28 +103,26 @@ class RenderReport:
     rendered: int
     kept: int
     matched: frozenset[str] = frozenset()
-    """The pages rendered this time that `matches` accepted."""
+    """The pages rendered this time that matched their search stand-ins (`SearchIndexing.see`)."""
 
 
 def render_pages(env: jinja2.Environment, jobs: list[PageJob], writer: SiteWriter, *, root: Path,
-                 watched: tuple[type, ...], workers: int = 1, cache: PageCache | None = None,
-                 key: object = None, nice: int = 0, matches: Callable[[str, bytes], bool] | None = None,
-                 parts: tuple[str, Mapping[str, bytes]] | None = None, partial: bool = False,
-                 cancelled: Callable[[], bool] | None = None) -> RenderReport:
-    """Render `jobs` into `writer`, except pages `cache` shows unchanged; update `cache`.
+                 watched: tuple[type, ...], workers: Workers = Workers(), reuse: Reuse | None = None,
+                 search: SearchIndexing | None = None) -> RenderReport:
+    """Render `jobs` into `writer` with `workers`, except pages `reuse` shows unchanged; update its cache.
 
     `watched` are the types of the context objects that reach many papers (besides lists and
-    dicts): a page's reads of them are noted part by part. `key` is what every page depends
-    on besides its context. With `nice` the workers give way to another program (the search
-    indexer): at a lower priority, they take the CPU it leaves. The workers stage the pages they
-    render (`SiteWriter.stage`) and ask `matches(path, bytes)` of each; the report lists the
-    pages it accepted. `parts` is a block already rendered for some pages, with the same
-    template and values: (its name, its UTF-8 HTML by page path); the pages take it as it is,
-    unless `cache` is to note what they read. A template error becomes a BuildError naming the
-    template file and line (relative to `root`). With `partial`, `jobs` are some of the site's
-    pages: `cache` keeps what it holds of the others. Once `cancelled()` is true, it stops with
-    BuildCancelled, and `cache` holds no page of this build.
+    dicts): a page's reads of them are noted part by part. With `workers.nice` the workers give
+    way to another program (the search indexer): at a lower priority, they take the CPU it
+    leaves. The workers stage the pages they render (`SiteWriter.stage`) and show each to
+    `search` (`SearchIndexing.see`); the report lists the pages it accepted. A page `search`
+    holds a stand-in for takes the stand-in's block as it is, unless `reuse` is to note what
+    the page read. A template error becomes a BuildError naming the template file and line
+    (relative to `root`). Once `workers.cancelled()` is true, it stops with BuildCancelled, and
+    the cache holds no page of this build.
     """
+    cache, key, partial = (reuse.cache, reuse.key, reuse.partial) if reuse is not None else (None, None, False)
+    cancelled = workers.cancelled
     if cache is not None and not cache.holds(key, writer.out_dir):
         cache.key, cache.out_dir, cache.pages = key, writer.out_dir, {}
     old = cache.pages if cache is not None else {}
@@ -135,17 +144,16 @@ def render_pages(env: jinja2.Environment, jobs: list[PageJob], writer: SiteWrite
         _load(env, name, root)
     record = cache is not None
 
-    block, done = parts if parts and not record else ("", {})
+    around = search if search is not None and not record else None
 
     def render(chunk: Sequence[PageJob]) -> list[tuple[str, bool, bool, bool, tuple]]:
         """Each page of `chunk` rendered and staged: its path, whether it was staged (its bytes
-        are new), is indexed and `matches`, and what it read."""
+        are new), is indexed and matches its search stand-in, and what it read."""
         results = []
         for job in chunk:
-            path, data, reads = (_render(env, job, root, watched, record) if job.path not in done
-                                 else _render_around(env, job, root, block, done[job.path]))
+            path, data, reads = _render(env, job, root, watched, record, around)
             results.append((path, writer.stage(path, data), INDEXED_MARK in data,
-                            matches is not None and matches(path, data), reads))
+                            search is not None and search.see(path, data), reads))
         return results
 
     contexts = {job.path: job.context for job in todo}
@@ -153,7 +161,8 @@ def render_pages(env: jinja2.Environment, jobs: list[PageJob], writer: SiteWrite
     matched: set[str] = set()
     share = Counter(job.template for job in todo)  # rare, long pages first: no worker is left with one at the end
     todo.sort(key=lambda job: share[job.template])
-    for results in fork_imap(render, todo, workers=workers, chunk=CHUNK, nice=nice, cancelled=cancelled):
+    for results in fork_imap(render, todo, workers=workers.count, chunk=CHUNK, nice=workers.nice,
+                             cancelled=cancelled):
         for path, staged, is_indexed, is_matched, reads in results:
             writer.added(path, staged)
             if is_indexed:
@@ -173,35 +182,17 @@ def render_pages(env: jinja2.Environment, jobs: list[PageJob], writer: SiteWrite
 
 
 def _render(env: jinja2.Environment, job: PageJob, root: Path, watched: tuple[type, ...],
-            record: bool) -> tuple[str, bytes, tuple]:
-    """One page's bytes, and what it read (when `record`)."""
+            record: bool, search: SearchIndexing | None) -> tuple[str, bytes, tuple]:
+    """One page's bytes (around the block `search` holds of it, if any), and what it read (when `record`)."""
     reads = Reads(watched)
     context = {name: reads.watch(value, (name,)) for name, value in job.context.items()} if record else job.context
     try:
-        html = env.get_template(job.template).render(context)
+        html = search.page(env, job.template, context, job.path) if search is not None else None
+        if html is None:
+            html = env.get_template(job.template).render(context)
     except jinja2.TemplateError as error:
         raise template_error(error, root) from None
     return job.path, html.encode("utf-8"), tuple(reads.paths) if record else ()
-
-
-def _render_around(env: jinja2.Environment, job: PageJob, root: Path, block: str, html: bytes
-                   ) -> tuple[str, bytes, tuple]:
-    """One page's bytes, with `html` as the output of its template's `block`.
-
-    Through Jinja's low-level API (`Template.new_context`, `root_render_func`): the template
-    calls a block as `context.blocks[name][0]`, which is replaced here.
-    """
-    template = env.get_template(job.template)
-    context = template.new_context(job.context)
-    context.blocks[block] = [lambda _: iter((html.decode("utf-8"),))]
-    try:
-        try:
-            page = env.concat(template.root_render_func(context))
-        except Exception:
-            env.handle_exception()  # raises it again, with the template's file and line in the traceback
-    except jinja2.TemplateError as error:
-        raise template_error(error, root) from None
-    return job.path, page.encode("utf-8"), ()
 
 
 def block_renderer(env: jinja2.Environment, template: str, block: str, root: Path) -> Callable[[dict], str] | None:

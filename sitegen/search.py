@@ -85,6 +85,10 @@ class SearchResult:
     """One line for the build summary."""
 
 
+SKIPPED = SearchResult("skipped", None, "search index not updated (--no-search)")
+"""The index of a build that leaves it alone: `--no-search`, or a quick build of the preview."""
+
+
 def update_index(out_dir: Path, indexed: list[str], html: list[str], report: WriteReport, *,
                  enabled: bool = True, inputs: str = "", documents: SearchDocuments | None = None,
                  cancelled: Callable[[], bool] | None = None, keep_ui: bool = False) -> SearchResult:
@@ -101,7 +105,7 @@ def update_index(out_dir: Path, indexed: list[str], html: list[str], report: Wri
     Pagefind's `UI_FILES` are kept only with `keep_ui` (the theme uses them, `uses_ui`).
     """
     if not enabled:
-        return SearchResult("skipped", None, "search index not updated (--no-search)")
+        return SKIPPED
     if not indexed:
         remove_subtree(out_dir, INDEX_DIR)
         return SearchResult("removed", 0, "search index: no pages to index")

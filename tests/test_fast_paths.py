@@ -13,6 +13,7 @@ import pytest
 
 from conftest import copy_seed_source, run_sitegen
 from sitegen.build import BuildCache, build
+from sitegen.preview_build import preview_build
 from sitegen.config import load_config
 
 
@@ -146,14 +147,14 @@ def test_an_incremental_rebuild_writes_what_a_clean_build_writes(source, tmp_pat
     EDITS[change](source)
     if steps == "open pages first":
         before = files_of(out)
-        first = build(load_config(source), out, search=False, cache=cache, only=OPEN)
+        first = preview_build(load_config(source), out, search=False, cache=cache, only=OPEN)
         after = files_of(out)
         assert not first.exact and not first.removed
         assert set(after) == set(before), "no file added or removed"
         assert {path for path in after if after[path] != before[path]} == set(first.written) <= OPEN
         assert first.written, "every change shows on one of the open pages at least"
     if steps != "exact":
-        result = build(load_config(source), out, search=False, cache=cache, quick=True)
+        result = preview_build(load_config(source), out, search=False, cache=cache, quick=True)
         if steps == "open pages first":
             assert not OPEN & set(result.written), "the open pages were written as the quick build writes them"
         if result.exact:
@@ -171,7 +172,7 @@ def test_incremental_rebuilds_one_after_another(source, tmp_path):
     build(load_config(source), out, search=False, cache=cache)
     for change in EDITS:
         EDITS[change](source)
-        build(load_config(source), out, search=False, cache=cache, quick=True)
+        preview_build(load_config(source), out, search=False, cache=cache, quick=True)
         build(load_config(source), out, search=False, cache=cache)
     assert files_of(out) == clean_build(source, tmp_path / "clean")
 
@@ -193,7 +194,7 @@ def test_a_quick_rebuild_leaves_the_data_files_to_the_exact_one(source, tmp_path
     build(load_config(source), out, search=False, cache=cache)
     before = {name: (out / name).read_bytes() for name in ("papers.json", "sitemap.xml", "feed.xml")}
     EDITS["upvotes"](source)
-    quick = build(load_config(source), out, search=False, cache=cache, quick=True)
+    quick = preview_build(load_config(source), out, search=False, cache=cache, quick=True)
     assert not quick.exact and quick.written, "pages that show the upvotes were written"
     assert not any(path in quick.written for path in before)
     assert {name: (out / name).read_bytes() for name in before} == before
