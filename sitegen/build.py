@@ -23,12 +23,14 @@ from .output import SiteWriter, all_present, check_output_dir, read_state, write
 from .papers import Paper, merge
 from .parallel import GIVE_WAY, Forked, Workers, default_workers
 from .related import RelatedCache, relate_again
-from .render import (WATCHED, Site, Theme, asset_versions, listing_title, listing_views, make_environment,
-                     paper_page_parts, site_pages, site_theme, term_names)
-from .rendering import PageCache, RenderReport, Reuse, note_files, render_pages
+from .environment import make_environment
+from .pages import paper_page_parts, site_pages
+from .renderer import PageCache, RenderReport, Reuse, note_files, render_pages
 from .scaffold import placeholder_warnings
 from .search import INDEX_DIR, SKIPPED, index_holds
+from .siteview import Site, listing_title, listing_views, term_names
 from .taxonomy import ClassifyCache, classify, infer_topics, load_rules, untagged
+from .theme import Theme, asset_versions, site_theme
 
 
 @dataclass(frozen=True)
@@ -205,14 +207,14 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
                                   workers=workers.count, nice=0 if indexing else GIVE_WAY, cancelled=cancelled)
         assets = asset_versions(theme)
         every_page = _read_by_every_page(theme, assets, config, classified.taxonomy)
-        env = _environment(cache, every_page, theme, config, assets)
+        env = _environment(cache, every_page, theme, config, assets, classified.taxonomy)
         site = Site(config, tuple(classified.papers), listing_views(sources.listings, classified.papers, config),
                     tuple(sources.pages), corpus.notes, classified.taxonomy, related=None)  # not known yet
         index = running.enter_context(SearchIndexing(out_dir, inputs, [*(data for _, data in every_page[0]),
                                                                        *assets.values()]))
         if indexing and not (keep and cache.pages.holds(every_page, out_dir)):
             with watch.stage("search-start"):  # every page renders anew: Pagefind starts now, on stand-ins
-                index.start(env, paper_page_parts(site, env), config.root, config.language, workers.count)
+                index.start(env, paper_page_parts(site), config.root, config.language, workers.count)
         with watch.stage("relate"):  # what is left of it once the papers are classified
             related, exact = relating.result(cancelled)
             site = replace(site, papers=tuple(infer_topics(site.papers, related)), related=related)
@@ -277,8 +279,8 @@ def _render(site: Site, env: Environment, assets: dict[str, bytes], writer: Site
             data_files = beside.enter_context(closing(Forked(
                 _stage_data_files, writer, site, {*writer.paths, *(job.path for job in jobs)},
                 fork=workers.count > 1, nice=workers.nice)))
-        rendered = render_pages(env, jobs, writer, root=site.config.root, watched=WATCHED, workers=workers,
-                                reuse=reuse, search=index)
+        rendered = render_pages(env, jobs, writer, root=site.config.root, workers=workers, reuse=reuse,
+                                search=index)
         if data_files is not None:
             for path, staged in data_files.result(workers.cancelled):
                 writer.added(path, staged)
@@ -322,12 +324,12 @@ def _summary(site: Site, listings: list[Listing], warnings: tuple[Diagnostic, ..
                 unmatched=unmatched, untagged=without_topic)
 
 
-def _environment(cache: BuildCache, every_page: tuple, theme: Theme, config: Config,
-                 assets: dict[str, bytes]) -> Environment:
+def _environment(cache: BuildCache, every_page: tuple, theme: Theme, config: Config, assets: dict[str, bytes],
+                 taxonomy) -> Environment:
     """The template environment; the last build's, with its compiled templates and the page parts
     it rendered once, while what every page reads (`every_page`) is unchanged."""
     if cache.environment is None or cache.environment[0] != every_page:
-        cache.environment = every_page, make_environment(theme, config, assets)
+        cache.environment = every_page, make_environment(theme, config, assets, taxonomy)
     return cache.environment[1]
 
 

@@ -180,7 +180,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from . import preview_build
     from .config import CONFIG_FILE
     from .output import check_output_dir
-    from .render import default_theme_dir
+    from .theme import default_theme_dir
     from .serve import ServeError, serve
 
     source = args.source

@@ -14,6 +14,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from datetime import date
 
+from . import routes
 from .config import Config
 from .papers import Paper, shorten
 
@@ -26,15 +27,11 @@ def papers_json(papers: tuple[Paper, ...], related: dict[str, tuple[str, ...]], 
 
     `related` holds the slugs of each paper's similar papers, by its slug.
     """
-    def url(paper: Paper) -> str:
-        path = f"papers/{paper.slug}/"
-        return config.base_url + path if config.base_url else config.base_path + path
-
     records = [
         {
             "slug": paper.slug,
             "title": paper.title,
-            "url": url(paper),
+            "url": routes.absolute_url(config, routes.paper(paper.slug)),
             "abstract": paper.abstract,
             "published": paper.published.isoformat() if paper.published else None,
             "published_year_inferred": paper.published_year_inferred,
@@ -100,7 +97,7 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 def crawler_files(site, files: dict[str, bytes], term_names: dict[str, str] | None = None) -> dict[str, bytes]:
     """`feed.xml`, per-topic feeds (where the topic page exists), `sitemap.xml`, `robots.txt`, `.nojekyll`.
 
-    `site` is the render.Site; `files` the pages rendered so far (the sitemap lists them).
+    `site` is the siteview.Site; `files` the pages rendered so far (the sitemap lists them).
     """
     config = site.config
     if term_names is None:
@@ -109,10 +106,11 @@ def crawler_files(site, files: dict[str, bytes], term_names: dict[str, str] | No
     out = {"feed.xml": atom_feed(site.papers, config, "feed.xml", "", config.title, term_names)}
     topics = sorted({slug for paper in site.papers for slug in paper.topics})
     for slug in topics:
-        if f"topics/{slug}/index.html" in files:
+        page = routes.term("topics", slug)
+        if routes.output_path(page) in files:
             papers = tuple(p for p in site.papers if slug in p.topics)
-            out[f"topics/{slug}/feed.xml"] = atom_feed(
-                papers, config, f"topics/{slug}/feed.xml", f"topics/{slug}/",
+            out[routes.topic_feed(slug)] = atom_feed(
+                papers, config, routes.topic_feed(slug), page,
                 f"{config.title}: {term_names.get(slug, slug)}", term_names)
     out["sitemap.xml"] = sitemap_xml([*files, *out], config)
     out["robots.txt"] = robots_txt(config)
@@ -126,11 +124,6 @@ def is_data_file(path: str) -> bool:
 
 
 DATA_FILES = frozenset({"papers.json", "feed.xml", "sitemap.xml", "robots.txt", ".nojekyll"})
-
-
-def site_url(config: Config, path: str = "") -> str:
-    """The URL of a site path: absolute under the base URL when there is one, else under `/`."""
-    return (config.base_url or config.base_path) + path.lstrip("/")
 
 
 def atom_feed(papers: tuple[Paper, ...], config: Config, path: str, page: str, title: str,
@@ -148,11 +141,11 @@ def atom_feed(papers: tuple[Paper, ...], config: Config, path: str, page: str, t
     _text(feed, "title", title)
     if config.description:
         _text(feed, "subtitle", config.description)
-    _text(feed, "id", site_url(config, path) if config.base_url
+    _text(feed, "id", routes.absolute_url(config, path) if config.base_url
           else f"urn:uuid:{uuid.uuid5(_ID_NAMESPACE, 'feed:' + config.title + ':' + path)}")
     _text(feed, "updated", updated)
-    ET.SubElement(feed, "link", {"rel": "self", "type": "application/atom+xml", "href": site_url(config, path)})
-    ET.SubElement(feed, "link", {"rel": "alternate", "type": "text/html", "href": site_url(config, page)})
+    ET.SubElement(feed, "link", {"rel": "self", "type": "application/atom+xml", "href": routes.absolute_url(config, path)})
+    ET.SubElement(feed, "link", {"rel": "alternate", "type": "text/html", "href": routes.absolute_url(config, page)})
     author = ET.SubElement(feed, "author")
     _text(author, "name", config.title)
     _text(feed, "generator", "sitegen")
@@ -161,7 +154,7 @@ def atom_feed(papers: tuple[Paper, ...], config: Config, path: str, page: str, t
         _text(entry, "title", paper.title)
         _text(entry, "id", paper_id(paper))
         ET.SubElement(entry, "link", {"rel": "alternate", "type": "text/html",
-                                      "href": site_url(config, f"papers/{paper.slug}/")})
+                                      "href": routes.absolute_url(config, routes.paper(paper.slug))})
         if paper.published:
             _text(entry, "published", _timestamp(paper.published))
         _text(entry, "updated", _timestamp(paper.published) if paper.published else updated)
@@ -186,10 +179,10 @@ def sitemap_xml(paths, config: Config) -> bytes:
     """A sitemap of every HTML page among `paths` except the 404 and search pages and the terms'
     pages in another order."""
     urlset = ET.Element("urlset", {"xmlns": SITEMAP_NS})
-    pages = sorted(p.removesuffix("index.html") for p in paths if p.endswith(".html") and p not in NOT_IN_SITEMAP
+    pages = sorted(routes.site_path(p) for p in paths if p.endswith(".html") and p not in NOT_IN_SITEMAP
                    and not _OTHER_ORDER.match(p))
     for page in pages:
-        _text(ET.SubElement(urlset, "url"), "loc", site_url(config, page))
+        _text(ET.SubElement(urlset, "url"), "loc", routes.absolute_url(config, page))
     return _xml(urlset)
 
 
@@ -197,7 +190,7 @@ def robots_txt(config: Config) -> bytes:
     """Allow everything; name the sitemap when its absolute URL is known."""
     lines = ["User-agent: *", "Disallow:"]
     if config.base_url:
-        lines.append(f"Sitemap: {site_url(config, 'sitemap.xml')}")
+        lines.append(f"Sitemap: {routes.absolute_url(config, 'sitemap.xml')}")
     else:
         lines.append("# Set base_url in sitegen.toml (or pass --base-url) to list the sitemap here.")
     return ("\n".join(lines) + "\n").encode("utf-8")

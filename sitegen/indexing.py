@@ -15,6 +15,8 @@ from pathlib import Path
 import jinja2
 
 from .output import WriteReport
+from .pages import PageJob
+from .renderer import load_template
 from .search import INDEXED_BLOCK, SearchDocuments, SearchResult, start_index, update_index, uses_ui
 
 
@@ -31,14 +33,15 @@ class SearchIndexing:
         self.out_dir, self.inputs, self.theme_files = out_dir, inputs, theme_files
         self.documents: SearchDocuments | None = None
 
-    def start(self, env: jinja2.Environment, jobs: list, root: Path, language: str, workers: int) -> None:
+    def start(self, env: jinja2.Environment, jobs: list[PageJob], root: Path, language: str, workers: int) -> None:
         """Write stand-ins for the paper pages of `jobs` (`pages.paper_page_parts`) and start Pagefind
         on them, unless the template has no indexed block or a stand-in cannot be made."""
-        from .rendering import block_renderer
-
-        render_block = block_renderer(env, "paper.html", INDEXED_BLOCK, root)
-        if render_block is not None:
-            self.documents = start_index(render_block, jobs, self.out_dir, language, workers=workers)
+        load_template(env, "paper.html", root)
+        loaded = env.get_template("paper.html")
+        block = loaded.blocks.get(INDEXED_BLOCK)
+        if block is not None:
+            self.documents = start_index(lambda context: "".join(block(loaded.new_context(context))), jobs,
+                                         self.out_dir, language, workers=workers)
 
     @property
     def running(self) -> bool:
@@ -50,7 +53,7 @@ class SearchIndexing:
 
         Through Jinja's low-level API (`Template.new_context`, `root_render_func`): the template
         calls a block as `context.blocks[name][0]`, which is replaced here. Errors are the
-        caller's to report (`rendering.template_error`).
+        caller's to report (`renderer.template_error`).
         """
         html = self.documents.bodies.get(path) if self.documents is not None else None
         if html is None:

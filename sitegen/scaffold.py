@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 from . import __version__
 from .diagnostics import BuildError, Diagnostic
-from .render import PACKAGE_DIR, default_theme_dir
+from .theme import PACKAGE_DIR, default_theme_dir
 
 WORKFLOW_PATH = ".github/workflows/pages.yml"
 REQUIREMENTS_FILE = "requirements.txt"

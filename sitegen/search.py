@@ -34,22 +34,20 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from markupsafe import escape
 
 from .diagnostics import BuildCancelled, BuildError
 from .output import (MANIFEST, WriteReport, disk_errors, link_files, read_state, remove_links, remove_subtree,
                      replace_subtree, write_state)
+from .pages import PageJob
+from .routes import PAPER_PAGES, is_paper_page
 from .parallel import POLL, fork_imap
 
 try:
     import fcntl
 except ImportError:  # not on POSIX: scratch directories of killed builds are not found again
     fcntl = None
-
-if TYPE_CHECKING:
-    from .rendering import PageJob
 
 INDEX_DIR = "pagefind"
 """The bundle's directory in the output, as a URL path segment too: `<base path>pagefind/`."""
@@ -58,9 +56,6 @@ INDEX_STATE = f"{INDEX_DIR}/.sitegen-indexed"
 """Bookkeeping in the bundle: the fingerprint of the inputs of the pages it holds."""
 INDEXED_MARK = b"data-pagefind-body"
 """Pages carrying this attribute are the ones Pagefind indexes."""
-PAPER_PAGES = "papers/*/index.html"
-"""Pagefind's glob for the paper pages (its `*` does not cross a `/`)."""
-_PAPER_PAGE = re.compile(r"papers/[^/]+/index\.html")
 INDEXED_BLOCK = "indexed"
 """The block of the paper template that holds all a paper page gives the index: its
 `data-pagefind-body` element (see `SearchDocuments`)."""
@@ -219,11 +214,6 @@ def build_index(out_dir: Path, indexed: list[str], html: list[str], started: Ind
 def paper_pages_only(indexed: list[str], pages: Iterable[str]) -> bool:
     """Whether `indexed` are exactly the paper pages (`is_paper_page`) among `pages`: Pagefind's glob finds them."""
     return sorted(filter(is_paper_page, pages)) == sorted(indexed)
-
-
-def is_paper_page(path: str) -> bool:
-    """Whether `path` is where the paper pages go, `papers/<slug>/index.html`."""
-    return _PAPER_PAGE.fullmatch(path) is not None
 
 
 class Indexer:

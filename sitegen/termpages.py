@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from . import routes
 from .papers import HardwareMention, Paper
 from .taxonomy import Taxonomy, Term
 
@@ -95,15 +96,12 @@ class Pager:
 
     def path(self, number: int | None = None, order: str | None = None) -> str:
         """URL path of another page or ordering of the same listing."""
-        number = self.number if number is None else number
-        order = order or self.order
-        path = self.base + ("" if order == "date" else f"{order}/")
-        return path + (f"page/{number}/" if number > 1 else "")
+        return routes.paginated(self.base, order or self.order, self.number if number is None else number)
 
 
 def term_pages(view: TermView, section: str) -> list[tuple[str, dict]]:
     """(output path, template context) of every page of one term: each order, each page."""
-    base = f"{section}/{view.term.slug}/"
+    base = routes.term(section, view.term.slug)
     return [(path, {"view": view, **context}) for order in ORDERS
             for path, context in paginate(base, order, view.entries if order == "date" else view.by_upvotes)]
 
@@ -112,6 +110,6 @@ def paginate(base: str, order: str, entries: tuple) -> list[tuple[str, dict]]:
     """(output path, `entries` and `pager` context) of each page of PAGE_SIZE entries under `base`."""
     count = max(1, -(-len(entries) // PAGE_SIZE))
     pagers = [Pager(base, order, number, count) for number in range(1, count + 1)]
-    return [(pager.path() + "index.html",
+    return [(routes.output_path(pager.path()),
              {"entries": entries[(pager.number - 1) * PAGE_SIZE: pager.number * PAGE_SIZE], "pager": pager})
             for pager in pagers]

@@ -401,7 +401,7 @@ def test_listing_slugs_come_from_titles_and_dates() -> None:
     from sitegen.config import Config, ListingSettings
     from sitegen.listings import parse_listing
     from sitegen.papers import merge
-    from sitegen.render import listing_views
+    from sitegen.siteview import listing_views
 
     dated = parse_listing("Daily Papers\n\nNov 4\n\nA Title\n\n" + "An abstract that reads like prose. " * 4
                           + "\n\n  • 3 authors\n·\nMay 3, 2024 5\n", "content/listings/a.txt")
@@ -419,7 +419,7 @@ def test_listing_slugs_come_from_titles_and_dates() -> None:
 
 
 def test_clip_cuts_before_a_word_without_a_stop_before_the_ellipsis() -> None:
-    from sitegen.render import clip
+    from sitegen.environment import clip
 
     assert clip("It is a comeback. And more words follow here", 17) == "It is a comeback…"
     assert clip("It is a comeback. And more words follow here", 18) == "It is a comeback…"

@@ -32,7 +32,10 @@ from sitegen.diagnostics import BuildError
 from sitegen.links import find_links
 from sitegen.listings import Entry, Listing, Source, _clean, decode, parse_listing
 from sitegen.papers import merge, shorten, title_key, unique_slugs
-from sitegen.render import asset_versions, listing_views, make_environment, render_site, site_theme
+from sitegen.environment import make_environment
+from sitegen.pages import render_site
+from sitegen.siteview import listing_views
+from sitegen.theme import asset_versions, site_theme
 
 PATH = "content/listings/x.txt"
 HOSTILE_BITS = ["<script>alert(1)</script>", "</script>", "<!--", "]]>", "&amp;", "&", "<", ">", '"',
@@ -110,7 +113,7 @@ def _render(root: Path, titles_and_abstracts: list[tuple[str, str | None]]) -> t
     config = Config(root=root, title="Props <&>", base_url="https://example.org/sub/")
     theme = site_theme(root)
     assets = asset_versions(theme)
-    from sitegen.render import Site
+    from sitegen.siteview import Site
 
     site = Site(config, tuple(papers), listing_views([listing], papers, config))
     files = render_site(site, make_environment(theme, config, assets), assets)

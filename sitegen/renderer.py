@@ -1,6 +1,6 @@
-"""Rendering the pages: on every core, and only the pages whose inputs changed.
+"""The renderer: the pages rendered on every core, and only those whose inputs changed.
 
-`render.site_pages()` says what to render: each page's output path, template and context.
+`pages.site_pages()` says what to render: each page's output path, template and context.
 `render_pages()` renders them into the writer. Many pages are split between forked worker
 processes, which inherit the contexts and send back only bytes.
 
@@ -20,20 +20,19 @@ from __future__ import annotations
 
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import jinja2
 
 from .diagnostics import BuildCancelled, BuildError
 from .output import SiteWriter, file_info
+from .pages import PageJob
 from .parallel import Workers, fork_imap
 from .search import INDEXED_MARK
-
-if TYPE_CHECKING:
-    from .indexing import SearchIndexing
+from .siteview import WATCHED
 
 MISSING = object()
 """What a look-up found where there was nothing."""
@@ -41,17 +40,6 @@ CHUNK = 64
 """Pages a worker renders at a time."""
 CHECKED_BETWEEN = 1000
 """Pages checked for changes between questions whether the build is cancelled."""
-
-
-@dataclass(frozen=True)
-class PageJob:
-    """One page to render."""
-
-    path: str
-    """Output path, e.g. `papers/x/index.html`."""
-    template: str
-    context: dict
-    """Template variables."""
 
 
 @dataclass
@@ -106,16 +94,26 @@ class RenderReport:
     """The pages rendered this time that matched their search stand-ins (`SearchIndexing.see`)."""
 
 
+class StandIns(Protocol):
+    """What the render asks of the search index's stand-ins for the pages (`indexing.SearchIndexing`)."""
+
+    def page(self, env: jinja2.Environment, template: str, context: dict, path: str) -> str | None:
+        """The page at `path` rendered around the block its stand-in holds; None if it has none."""
+
+    def see(self, path: str, page: bytes) -> bool:
+        """Whether the rendered `page` gives the index what its stand-in gave."""
+
+
 def render_pages(env: jinja2.Environment, jobs: list[PageJob], writer: SiteWriter, *, root: Path,
-                 watched: tuple[type, ...], workers: Workers = Workers(), reuse: Reuse | None = None,
-                 search: SearchIndexing | None = None) -> RenderReport:
+                 workers: Workers = Workers(), reuse: Reuse | None = None,
+                 search: StandIns | None = None) -> RenderReport:
     """Render `jobs` into `writer` with `workers`, except pages `reuse` shows unchanged; update its cache.
 
-    `watched` are the types of the context objects that reach many papers (besides lists and
-    dicts): a page's reads of them are noted part by part. With `workers.nice` the workers give
+    A page's reads of the context objects that reach many papers (`siteview.WATCHED`, lists and
+    dicts) are noted part by part. With `workers.nice` the workers give
     way to another program (the search indexer): at a lower priority, they take the CPU it
     leaves. The workers stage the pages they render (`SiteWriter.stage`) and show each to
-    `search` (`SearchIndexing.see`); the report lists the pages it accepted. A page `search`
+    `search` (`StandIns.see`); the report lists the pages it accepted. A page `search`
     holds a stand-in for takes the stand-in's block as it is, unless `reuse` is to note what
     the page read. A template error becomes a BuildError naming the template file and line
     (relative to `root`). Once `workers.cancelled()` is true, it stops with BuildCancelled, and
@@ -139,9 +137,8 @@ def render_pages(env: jinja2.Environment, jobs: list[PageJob], writer: SiteWrite
             kept += 1
         else:
             todo.append(job)
-    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "default": unwrap}
     for name in dict.fromkeys(job.template for job in todo):  # compiled once, before the workers fork
-        _load(env, name, root)
+        load_template(env, name, root)
     record = cache is not None
 
     around = search if search is not None and not record else None
@@ -151,7 +148,7 @@ def render_pages(env: jinja2.Environment, jobs: list[PageJob], writer: SiteWrite
         are new), is indexed and matches its search stand-in, and what it read."""
         results = []
         for job in chunk:
-            path, data, reads = _render(env, job, root, watched, record, around)
+            path, data, reads = _render(env, job, root, record, around)
             results.append((path, writer.stage(path, data), INDEXED_MARK in data,
                             search is not None and search.see(path, data), reads))
         return results
@@ -181,10 +178,10 @@ def render_pages(env: jinja2.Environment, jobs: list[PageJob], writer: SiteWrite
     return RenderReport(tuple(sorted(indexed)), len(todo), kept, frozenset(matched))
 
 
-def _render(env: jinja2.Environment, job: PageJob, root: Path, watched: tuple[type, ...],
-            record: bool, search: SearchIndexing | None) -> tuple[str, bytes, tuple]:
+def _render(env: jinja2.Environment, job: PageJob, root: Path, record: bool,
+            search: StandIns | None) -> tuple[str, bytes, tuple]:
     """One page's bytes (around the block `search` holds of it, if any), and what it read (when `record`)."""
-    reads = Reads(watched)
+    reads = Reads(WATCHED)
     context = {name: reads.watch(value, (name,)) for name, value in job.context.items()} if record else job.context
     try:
         html = search.page(env, job.template, context, job.path) if search is not None else None
@@ -195,15 +192,8 @@ def _render(env: jinja2.Environment, job: PageJob, root: Path, watched: tuple[ty
     return job.path, html.encode("utf-8"), tuple(reads.paths) if record else ()
 
 
-def block_renderer(env: jinja2.Environment, template: str, block: str, root: Path) -> Callable[[dict], str] | None:
-    """A function rendering one block of `template` with a page's context; None if it has no such block."""
-    _load(env, template, root)
-    loaded = env.get_template(template)
-    render = loaded.blocks.get(block)
-    return None if render is None else lambda context: "".join(render(loaded.new_context(context)))
-
-
-def _load(env: jinja2.Environment, name: str, root: Path) -> None:
+def load_template(env: jinja2.Environment, name: str, root: Path) -> None:
+    """Compile template `name`; a BuildError naming its file and line if it has an error."""
     try:
         env.get_template(name)
     except jinja2.TemplateError as error:
@@ -227,29 +217,6 @@ def _template_path(filename: str, root: Path) -> str:
         return Path(filename).resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return filename
-
-
-def once_per_build(env: jinja2.Environment) -> Callable:
-    """A template global `once(template, macro, *args)`: that macro's output, rendered the first time only.
-
-    For page parts that depend on nothing but their arguments, such as the paper card, which a
-    build shows up to forty times per paper, or the masthead, the same on every page of a section.
-    The macro is taken from the template's module, which sees no page context. Arguments count
-    as the same when they are the same object (papers are immutable) or equal strings, numbers
-    or None.
-    """
-    done: dict[tuple, tuple] = {}
-    plain = (str, int, float, bool, type(None))
-
-    def once(template: str, macro: str, *args):
-        key = (template, macro, *[(type(a), a) if type(a) in plain else id(a) for a in args])
-        found = done.get(key)
-        if found is None:
-            render = getattr(env.get_template(template).module, macro)
-            found = done[key] = (render(*args), args)  # keeps the arguments, so their ids stay theirs
-        return found[0]
-
-    return once
 
 
 # --- Keeping unchanged pages ------------------------------------------------------------------
