@@ -195,35 +195,26 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
         corpus = merge_sources(sources, config, cache)
     indexing = search and not scope.quick
     with ExitStack() as running:
-        # The related papers are computed meanwhile, in one process. With search, the indexer starts
-        # once the papers are classified and their stand-ins written, and the related papers are
-        # needed later, by the render: they give way. Without search, the classify workers give
-        # way to the related papers' process instead, which would otherwise finish last, alone on
-        # the machine (0.3-0.5 s at 10,000 papers).
-        relating = running.enter_context(closing(relate_again(corpus.papers, cache.related, quick=scope.quick,
-                                                              nice=GIVE_WAY if indexing else 0)))
+        relating = running.enter_context(_start_relating(corpus.papers, cache, scope, indexing))
         with watch.stage("classify"):
             classified = classify(corpus.papers, load_rules(config.rules_file, RULES_FILE), cache=cache.classified,
                                   workers=workers.count, nice=0 if indexing else GIVE_WAY, cancelled=cancelled)
-        assets = asset_versions(theme)
-        every_page = _read_by_every_page(theme, assets, config, classified.taxonomy)
-        env = _environment(cache, every_page, theme, config, assets, classified.taxonomy)
+        looks = _presentation(theme, config, classified.taxonomy, cache)
         site = Site(config, tuple(classified.papers), listing_views(sources.listings, classified.papers, config),
                     tuple(sources.pages), corpus.notes, classified.taxonomy, related=None)  # not known yet
-        index = running.enter_context(SearchIndexing(out_dir, inputs, [*(data for _, data in every_page[0]),
-                                                                       *assets.values()]))
-        if indexing and not (keep and cache.pages.holds(every_page, out_dir)):
+        index = running.enter_context(SearchIndexing(out_dir, inputs, looks.theme_files()))
+        if indexing and not (keep and cache.pages.holds(looks.every_page, out_dir)):
             with watch.stage("search-start"):  # every page renders anew: Pagefind starts now, on stand-ins
-                index.start(env, paper_page_parts(site), config.root, config.language, workers.count)
+                index.start(looks.env, paper_page_parts(site), config.root, config.language, workers.count)
         with watch.stage("relate"):  # what is left of it once the papers are classified
             related, exact = relating.result(cancelled)
             site = replace(site, papers=tuple(infer_topics(site.papers, related)), related=related)
         writer = running.enter_context(SiteWriter(out_dir))  # staged files are removed unless committed
         with watch.stage("render"):
-            reuse = Reuse(cache.pages, every_page, partial=scope.only is not None) if keep else None
-            rendered, whole = _render(site, env, assets, writer, scope, reuse, index,
+            reuse = Reuse(cache.pages, looks.every_page, partial=scope.only is not None) if keep else None
+            rendered, whole = _render(site, looks, writer, scope, reuse, index,
                                       replace(workers, nice=GIVE_WAY if index.running else 0))
-            exact = exact and whole
+        exact = exact and whole
         _fail_if_strict(strict, corpus.warnings)
         html = sorted(path for path in writer.paths if path.endswith(".html"))
         with watch.stage("write"):
@@ -237,9 +228,7 @@ def build(config: Config, out_dir: Path, *, search: bool = True, strict: bool = 
                 indexed = index.finish(rendered.indexed, rendered.matched, html, report, cancelled)
     summary = _summary(site, sources.listings, corpus.warnings, classified.unmatched, len(html), len(writer.paths))
     if exact:
-        write_state(out_dir, {"inputs": inputs, **summary,
-                              **{key: [[d.file, d.line, d.message] for d in summary[key]]
-                                 for key in ("warnings", "unmatched", "untagged")}})
+        _write_state(out_dir, inputs, summary)
     return BuildResult(**summary, written=report.written, unchanged=report.unchanged, removed=report.removed,
                        timings=tuple(watch.timings), search=indexed.message, exact=exact)
 
@@ -262,13 +251,50 @@ def merge_sources(sources: Sources, config: Config, cache: BuildCache) -> Corpus
     return Corpus(papers, notes, (*sources.warnings, *merged, *attached, *problems))
 
 
-def _render(site: Site, env: Environment, assets: dict[str, bytes], writer: SiteWriter, scope: Scope,
-            reuse: Reuse | None, index: SearchIndexing, workers: Workers) -> tuple[RenderReport, bool]:
+def _start_relating(papers: list[Paper], cache: BuildCache, scope: Scope, indexing: bool) -> closing[Forked]:
+    """The related papers, computed meanwhile in one process (`related.relate_again`).
+
+    With search (`indexing`), the indexer starts once the papers are classified and their
+    stand-ins written, and the related papers are needed later, by the render: they give way.
+    Without search, the classify workers give way to the related papers' process instead, which
+    would otherwise finish last, alone on the machine (0.3-0.5 s at 10,000 papers).
+    """
+    return closing(relate_again(papers, cache.related, quick=scope.quick, nice=GIVE_WAY if indexing else 0))
+
+
+@dataclass(frozen=True)
+class Presentation:
+    """What the pages are rendered with."""
+
+    env: Environment
+    assets: dict[str, bytes]
+    """Static files by output path."""
+    every_page: tuple
+    """What any page may depend on besides its context (`_read_by_every_page`): templates,
+    static files, settings, rules. The page cache's key."""
+
+    def theme_files(self) -> list[bytes]:
+        """The bytes of the templates and static files."""
+        return [*(data for _, data in self.every_page[0]), *self.assets.values()]
+
+
+def _presentation(theme: Theme, config: Config, taxonomy, cache: BuildCache) -> Presentation:
+    """The static files and the template environment; the last build's environment, with its
+    compiled templates and the page parts it rendered once, while what every page reads is unchanged."""
+    assets = asset_versions(theme)
+    every_page = _read_by_every_page(theme, assets, config, taxonomy)
+    if cache.environment is None or cache.environment[0] != every_page:
+        cache.environment = every_page, make_environment(theme, config, assets, taxonomy)
+    return Presentation(cache.environment[1], assets, every_page)
+
+
+def _render(site: Site, looks: Presentation, writer: SiteWriter, scope: Scope, reuse: Reuse | None,
+            index: SearchIndexing, workers: Workers) -> tuple[RenderReport, bool]:
     """Stage the static files, the pages in `scope` and the data files; whether the data files
     were made too (not left as the last build wrote them)."""
-    for path, data in assets.items():
+    for path, data in looks.assets.items():
         writer.add(path, data)
-    jobs = site_pages(site, env, scope.only)
+    jobs = site_pages(site, looks.env, scope.only)
     last_data = [p for p in sorted(writer.previous) if feeds.is_data_file(p)
                  and (writer.out_dir / p).is_file()] if scope.quick and scope.only is None else []
     with ExitStack() as beside:
@@ -279,7 +305,7 @@ def _render(site: Site, env: Environment, assets: dict[str, bytes], writer: Site
             data_files = beside.enter_context(closing(Forked(
                 _stage_data_files, writer, site, {*writer.paths, *(job.path for job in jobs)},
                 fork=workers.count > 1, nice=workers.nice)))
-        rendered = render_pages(env, jobs, writer, root=site.config.root, workers=workers, reuse=reuse,
+        rendered = render_pages(looks.env, jobs, writer, root=site.config.root, workers=workers, reuse=reuse,
                                 search=index)
         if data_files is not None:
             for path, staged in data_files.result(workers.cancelled):
@@ -324,15 +350,6 @@ def _summary(site: Site, listings: list[Listing], warnings: tuple[Diagnostic, ..
                 unmatched=unmatched, untagged=without_topic)
 
 
-def _environment(cache: BuildCache, every_page: tuple, theme: Theme, config: Config, assets: dict[str, bytes],
-                 taxonomy) -> Environment:
-    """The template environment; the last build's, with its compiled templates and the page parts
-    it rendered once, while what every page reads (`every_page`) is unchanged."""
-    if cache.environment is None or cache.environment[0] != every_page:
-        cache.environment = every_page, make_environment(theme, config, assets, taxonomy)
-    return cache.environment[1]
-
-
 def _classify_notes(unmatched: tuple[Diagnostic, ...], without_topic: tuple[Diagnostic, ...]) -> tuple[str, ...]:
     """One line each for the rules that tag no paper and the papers left without a topic."""
     notes = []
@@ -354,6 +371,13 @@ def _stage_data_files(writer: SiteWriter, site: Site, pages: set[str]) -> list[t
     files = {"papers.json": feeds.papers_json(site.papers, site.related, site.config, term_names(site.taxonomy)),
              **feeds.crawler_files(site, pages)}
     return [(path, writer.stage(path, data)) for path, data in files.items()]
+
+
+def _write_state(out_dir: Path, inputs: str, summary: dict) -> None:
+    """Note what an exact build was made from and said, for `_unchanged_since` of the next one."""
+    write_state(out_dir, {"inputs": inputs, **summary,
+                          **{key: [[d.file, d.line, d.message] for d in summary[key]]
+                             for key in ("warnings", "unmatched", "untagged")}})
 
 
 def _unchanged_since(out_dir: Path, inputs: str, search: bool, strict: bool) -> dict | None:
