@@ -18,8 +18,11 @@ from pathlib import Path
 import pytest
 
 from serve_process import REPO, ServeProcess, copy_site, strip_livereload, wait_until
+from sitegen.content import is_junk
 from sitegen.diagnostics import BuildCancelled, BuildError, Diagnostic
-from sitegen.serve import HISTORY, Broadcast, Rebuilder, SiteFiles, inject, is_junk
+from sitegen.serve.broadcast import HISTORY, Broadcast
+from sitegen.serve.handler import SiteFiles, inject
+from sitegen.serve.rebuilder import Rebuilder
 
 LISTING = "content/listings/000_e0f5f16c55c27fa1.txt"
 LISTING_PAGE = "listings/daily-papers-4-november-2025/"
