@@ -141,10 +141,11 @@ def atom_feed(papers: tuple[Paper, ...], config: Config, path: str, page: str, t
     _text(feed, "title", title)
     if config.description:
         _text(feed, "subtitle", config.description)
-    _text(feed, "id", routes.absolute_url(config, path) if config.base_url
+    url = routes.absolute_url(config, path)
+    _text(feed, "id", url if config.base_url
           else f"urn:uuid:{uuid.uuid5(_ID_NAMESPACE, 'feed:' + config.title + ':' + path)}")
     _text(feed, "updated", updated)
-    ET.SubElement(feed, "link", {"rel": "self", "type": "application/atom+xml", "href": routes.absolute_url(config, path)})
+    ET.SubElement(feed, "link", {"rel": "self", "type": "application/atom+xml", "href": url})
     ET.SubElement(feed, "link", {"rel": "alternate", "type": "text/html", "href": routes.absolute_url(config, page)})
     author = ET.SubElement(feed, "author")
     _text(author, "name", config.title)

@@ -1,6 +1,8 @@
 """Shared fixtures: real builds of the seed site, a static file server, a real Chromium.
 
 * `run_sitegen(*args)`: the real command line in a subprocess.
+* `make_site(root, {name: listing})`: a small site declared inline (Hugo's integration tests do
+  the same): its listings, `sitegen.toml` and any other file.
 * `seed_source`: a copy of the repository's default site (sitegen.toml and content/).
 * `built_site(base_url="", search=True)`: the seed site built once per session and setting
   (treat the result as read-only; copy it to change it).
@@ -9,6 +11,8 @@
 * `browser`: Debian's Chromium through Playwright, launched once per session.
 * `page`: a fresh page in that browser; `page.console_errors` lists console errors and
   uncaught exceptions seen on it.
+
+Every test that uses `browser` (or `page`) is marked `browser`; `slow` is marked by hand.
 """
 
 from __future__ import annotations
@@ -27,15 +31,30 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+YEAR_2025 = '[listings."a.txt"]\nyear = 2025\n'
+"""A `sitegen.toml` that puts the dates without a year of listing `a.txt` in 2025."""
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
-def run_sitegen(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    """`sitegen ARGS...` in a subprocess, as a user runs it."""
+def run_sitegen(*args: str, cwd: Path | None = None, timeout: float = 600,
+                env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`sitegen ARGS...` in a subprocess, as a user runs it; `env` adds to the environment."""
     return subprocess.run([sys.executable, "-m", "sitegen", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, env={**os.environ, **env} if env else None)
+
+
+def make_site(root: Path, listings: dict[str, str], *, config: str | None = None,
+              files: dict[str, str] | None = None) -> Path:
+    """A site at `root`: `content/listings/<name>` holding each of `listings`, `sitegen.toml`
+    holding `config` (none if None), and each of `files` at its path under `root`."""
+    written = {**{f"content/listings/{name}": text for name, text in listings.items()},
+               **({"sitegen.toml": config} if config is not None else {}), **(files or {})}
+    for path, text in written.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text, encoding="utf-8")
+    return root
 
 
 def copy_seed_source(dest: Path) -> Path:
@@ -44,6 +63,13 @@ def copy_seed_source(dest: Path) -> Path:
     shutil.copy(ROOT / "sitegen.toml", dest / "sitegen.toml")
     shutil.copytree(ROOT / "content", dest / "content")
     return dest
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `browser` the tests that use Chromium, so `-m "not browser"` leaves them out."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(scope="session")

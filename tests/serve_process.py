@@ -6,7 +6,6 @@ import http.client
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -16,14 +15,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def copy_site(dest: Path) -> Path:
-    """A small site: the repository's listings, pages and settings (the default theme)."""
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(REPO / "content", dest / "content")
-    shutil.copy(REPO / "sitegen.toml", dest / "sitegen.toml")
-    return dest
 
 
 def free_port() -> int:

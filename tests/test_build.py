@@ -4,27 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import copy_seed_source, make_site, run_sitegen
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def sitegen(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sitegen", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
-
-
-def copy_seed_site(dest: Path) -> Path:
-    """The repository's default site (config and content), without the theme."""
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "sitegen.toml", dest / "sitegen.toml")
-    shutil.copytree(ROOT / "content", dest / "content")
-    return dest
 
 
 def tree_digest(directory: Path) -> dict[str, str]:
@@ -33,16 +20,14 @@ def tree_digest(directory: Path) -> dict[str, str]:
 
 
 def small_site(dest: Path, listing: str, name: str = "a.txt") -> Path:
-    (dest / "content" / "listings").mkdir(parents=True, exist_ok=True)
-    (dest / "content" / "listings" / name).write_text(listing, encoding="utf-8")
-    return dest
+    return make_site(dest, {name: listing})
 
 
 @pytest.fixture(scope="module")
 def seed_build(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    site = copy_seed_site(tmp_path_factory.mktemp("seed"))
+    site = copy_seed_source(tmp_path_factory.mktemp("seed"))
     out = site / "site"
-    result = sitegen("build", "--source", str(site), "--out", str(out), "--no-search")
+    result = run_sitegen("build", "--source", str(site), "--out", str(out), "--no-search")
     assert result.returncode == 0, result.stderr
     return out, result
 
@@ -87,13 +72,13 @@ def test_paper_page_content(seed_build) -> None:
 
 
 def test_rebuild_writes_nothing_and_removes_stale_files(tmp_path) -> None:
-    site = copy_seed_site(tmp_path / "src")
+    site = copy_seed_source(tmp_path / "src")
     out = tmp_path / "out"
-    assert sitegen("build", "--source", str(site), "--out", str(out), "--no-search").returncode == 0
-    again = sitegen("build", "--source", str(site), "--out", str(out), "--no-search")
+    assert run_sitegen("build", "--source", str(site), "--out", str(out), "--no-search").returncode == 0
+    again = run_sitegen("build", "--source", str(site), "--out", str(out), "--no-search")
     assert "(0 written" in again.stdout
     (site / "content" / "listings" / "004_81cc37237c401a09.txt").unlink()
-    third = sitegen("build", "--source", str(site), "--out", str(out), "--no-search")
+    third = run_sitegen("build", "--source", str(site), "--out", str(out), "--no-search")
     assert third.returncode == 0, third.stderr
     assert len(list((out / "papers").glob("*/index.html"))) == 71
     empty_dirs = [d for d in out.rglob("*") if d.is_dir() and not any(d.iterdir())]
@@ -101,19 +86,19 @@ def test_rebuild_writes_nothing_and_removes_stale_files(tmp_path) -> None:
 
 
 def test_same_input_same_bytes(tmp_path) -> None:
-    site = copy_seed_site(tmp_path / "src")
+    site = copy_seed_source(tmp_path / "src")
     for name in ("a", "b"):
-        assert sitegen("build", "--source", str(site), "--out", str(tmp_path / name), "--no-search").returncode == 0
+        assert run_sitegen("build", "--source", str(site), "--out", str(tmp_path / name), "--no-search").returncode == 0
     assert tree_digest(tmp_path / "a") == tree_digest(tmp_path / "b")
 
 
 def test_unreadable_listing_stops_build_and_keeps_output(tmp_path) -> None:
-    site = copy_seed_site(tmp_path / "src")
+    site = copy_seed_source(tmp_path / "src")
     out = tmp_path / "out"
-    assert sitegen("build", "--source", str(site), "--out", str(out), "--no-search").returncode == 0
+    assert run_sitegen("build", "--source", str(site), "--out", str(out), "--no-search").returncode == 0
     before = tree_digest(out)
     (site / "content" / "listings" / "broken.txt").write_bytes(b"Nov 4\n\nTitle\n\xff\xfe\n")
-    result = sitegen("build", "--source", str(site), "--out", str(out), "--no-search")
+    result = run_sitegen("build", "--source", str(site), "--out", str(out), "--no-search")
     assert result.returncode == 1
     assert "content/listings/broken.txt:4: not valid UTF-8" in result.stderr
     assert "Traceback" not in result.stderr
@@ -121,14 +106,14 @@ def test_unreadable_listing_stops_build_and_keeps_output(tmp_path) -> None:
 
 
 def test_refuses_foreign_directory(tmp_path) -> None:
-    site = copy_seed_site(tmp_path / "src")
+    site = copy_seed_source(tmp_path / "src")
     out = tmp_path / "mine"
     out.mkdir()
     (out / "thesis.tex").write_text("precious")
-    result = sitegen("build", "--source", str(site), "--out", str(out), "--no-search")
+    result = run_sitegen("build", "--source", str(site), "--out", str(out), "--no-search")
     assert result.returncode == 1 and "not written by sitegen" in result.stderr and "--force" in result.stderr
     assert [p.name for p in out.iterdir()] == ["thesis.tex"]
-    assert sitegen("build", "--source", str(site), "--out", str(out), "--no-search", "--force").returncode == 0
+    assert run_sitegen("build", "--source", str(site), "--out", str(out), "--no-search", "--force").returncode == 0
     assert (out / "thesis.tex").read_text() == "precious"
 
 
@@ -138,7 +123,7 @@ def test_hostile_text_is_escaped(tmp_path) -> None:
                "  • 2 authors\n·\nMay 30, 2024 3\n")
     site = small_site(tmp_path / "src", listing)
     out = tmp_path / "out"
-    result = sitegen("build", "--source", str(site), "--out", str(out), "--no-search")
+    result = run_sitegen("build", "--source", str(site), "--out", str(out), "--no-search")
     assert result.returncode == 0, result.stderr
     (page,) = (out / "papers").glob("*/index.html")
     html = page.read_text()
@@ -153,7 +138,7 @@ def test_emoji_titles_and_empty_listing(tmp_path) -> None:
     site = small_site(tmp_path / "src", listing)
     (site / "content" / "listings" / "empty.txt").write_text("")
     out = tmp_path / "out"
-    result = sitegen("build", "--source", str(site), "--out", str(out), "--no-search")
+    result = run_sitegen("build", "--source", str(site), "--out", str(out), "--no-search")
     assert result.returncode == 0, result.stderr
     slugs = sorted(p.parent.name for p in (out / "papers").glob("*/index.html"))
     assert len(slugs) == 2 and all(s.startswith("paper-") for s in slugs)
@@ -161,17 +146,17 @@ def test_emoji_titles_and_empty_listing(tmp_path) -> None:
 
 
 def test_pages_notes_and_theme_override(tmp_path) -> None:
-    site = copy_seed_site(tmp_path / "src")
+    site = copy_seed_source(tmp_path / "src")
     (site / "content" / "pages" / "guide.md").write_text("# Reading guide\n\n```python\nprint('hi')\n```\n")
     out = tmp_path / "out"
-    assert sitegen("build", "--source", str(site), "--out", str(out), "--no-search").returncode == 0
+    assert run_sitegen("build", "--source", str(site), "--out", str(out), "--no-search").returncode == 0
     papers_json = json.loads((out / "papers.json").read_text())["papers"]
     slug = papers_json[0]["slug"]
     (site / "content" / "notes").mkdir(exist_ok=True)
     (site / "content" / "notes" / f"{slug}.md").write_text("Worth *reading* first.\n")
     (site / "templates").mkdir()
     (site / "templates" / "404.html").write_text('{% extends "base.html" %}{% block main %}Custom 404{% endblock %}')
-    result = sitegen("build", "--source", str(site), "--out", str(out), "--no-search")
+    result = run_sitegen("build", "--source", str(site), "--out", str(out), "--no-search")
     assert result.returncode == 0, result.stderr
     guide = (out / "guide" / "index.html").read_text()
     assert "<h1>Reading guide</h1>" in guide and '<span class="nb">print</span>' in guide
@@ -180,17 +165,17 @@ def test_pages_notes_and_theme_override(tmp_path) -> None:
 
 
 def test_template_error_names_file_and_line(tmp_path) -> None:
-    site = copy_seed_site(tmp_path / "src")
+    site = copy_seed_source(tmp_path / "src")
     (site / "templates").mkdir()
     (site / "templates" / "404.html").write_text('{% extends "base.html" %}\n{% block main %}\n{% if %}\n{% endblock %}')
-    result = sitegen("build", "--source", str(site), "--out", str(tmp_path / "out"), "--no-search")
+    result = run_sitegen("build", "--source", str(site), "--out", str(tmp_path / "out"), "--no-search")
     assert result.returncode == 1
     assert "templates/404.html:3: template syntax error" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_help_explains_options() -> None:
-    result = sitegen("build", "--help")
+    result = run_sitegen("build", "--help")
     for option in ("--source", "--out", "--base-url", "--strict"):
         assert option in result.stdout
 
@@ -204,7 +189,7 @@ def test_a_build_collects_garbage_less_often_and_puts_the_collector_back(tmp_pat
     from sitegen.config import load_config
     from sitegen.diagnostics import BuildError
 
-    site = copy_seed_site(tmp_path / "site")
+    site = copy_seed_source(tmp_path / "site")
     before = gc.get_threshold()
     during: list[int] = []
     build(load_config(site), tmp_path / "out", search=False,

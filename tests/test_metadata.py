@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import YEAR_2025, make_site, run_sitegen
 from sitegen.diagnostics import BuildError
 from sitegen.metadata import (Candidate, PaperMetadata, format_metadata, match_key, merge_records, read_metadata,
                               record_from_table, updated, write_metadata)
@@ -65,18 +66,9 @@ status = "not-found"
 """
 
 
-def sitegen(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sitegen", *args], capture_output=True, text=True,
-                          timeout=300, **kwargs)
-
-
-def make_site(root: Path, metadata: str | None = METADATA, listing: str = LISTING) -> Path:
-    (root / "content" / "listings").mkdir(parents=True)
-    (root / "content" / "listings" / "a.txt").write_text(listing, encoding="utf-8")
-    (root / "sitegen.toml").write_text('[listings."a.txt"]\nyear = 2025\n', encoding="utf-8")
-    if metadata is not None:
-        (root / "content" / "metadata.toml").write_text(metadata, encoding="utf-8")
-    return root
+def small_site(root: Path, metadata: str | None = METADATA, listing: str = LISTING) -> Path:
+    return make_site(root, {"a.txt": listing}, config=YEAR_2025,
+                     files={"content/metadata.toml": metadata} if metadata is not None else {})
 
 
 def page(out: Path, slug: str) -> str:
@@ -101,9 +93,9 @@ def test_near_titles_do_not_match():
 
 
 def test_the_build_shows_what_the_file_knows(tmp_path):
-    site = make_site(tmp_path / "site")
+    site = small_site(tmp_path / "site")
     out = tmp_path / "out"
-    result = sitegen("build", "--source", str(site), "--out", str(out), "--no-search")
+    result = run_sitegen("build", "--source", str(site), "--out", str(out), "--no-search")
     assert result.returncode == 0, result.stderr
     assert "warning: content/metadata.toml:11: no paper in the listings has the title " \
            "'A title no listing has'; correct the title" in result.stderr
@@ -141,7 +133,7 @@ def test_the_build_shows_what_the_file_knows(tmp_path):
 
 def test_an_id_in_the_listing_is_used_without_look_up(tmp_path):
     out = tmp_path / "out"
-    result = sitegen("build", "--source", str(make_site(tmp_path / "site")), "--out", str(out), "--no-search")
+    result = run_sitegen("build", "--source", str(small_site(tmp_path / "site")), "--out", str(out), "--no-search")
     assert result.returncode == 0, result.stderr
     html = page(out, "schrodinger-bridges-for-image-restoration")
     assert 'href="https://arxiv.org/abs/2503.04321"' in html and ">Hugging Face</a>" in html
@@ -151,7 +143,7 @@ def test_an_id_in_the_listing_is_used_without_look_up(tmp_path):
 
 def test_where_nothing_is_known_the_page_searches_by_title(tmp_path):
     out = tmp_path / "out"
-    result = sitegen("build", "--source", str(make_site(tmp_path / "site")), "--out", str(out), "--no-search")
+    result = run_sitegen("build", "--source", str(small_site(tmp_path / "site")), "--out", str(out), "--no-search")
     assert result.returncode == 0, result.stderr
     html = page(out, "a-paper-nobody-resolved-friends")
     assert ('href="https://arxiv.org/search/?query=A+Paper+Nobody+Resolved+%26+%3CFriends%3E&amp;'
@@ -166,8 +158,8 @@ def test_an_undated_paper_takes_the_arxiv_date_marked_as_such(tmp_path):
     listing = CHROME + "Puzzle: Distillation-Based NAS for Inference-Optimized LLMs\n\nOther Paper\n\n" \
         "An abstract. Two sentences.\n\n  • 2 authors\n·\nMar 8, 2025\n"
     out = tmp_path / "out"
-    site = make_site(tmp_path / "site", listing=listing)
-    result = sitegen("build", "--source", str(site), "--out", str(out), "--no-search", "--base-url",
+    site = small_site(tmp_path / "site", listing=listing)
+    result = run_sitegen("build", "--source", str(site), "--out", str(out), "--no-search", "--base-url",
                      "https://example.org/s/")
     assert result.returncode == 0, result.stderr
     html = page(out, "puzzle-distillation-based-nas-for-inference-optimized-llms")
@@ -206,8 +198,8 @@ def test_problems_name_the_line_and_the_fix(tmp_path, text, where):
 
 
 def test_a_broken_file_stops_the_build_without_a_traceback(tmp_path):
-    site = make_site(tmp_path / "site", metadata='[[paper]]\ntitle = "X"\nversion = "2"\n')
-    result = sitegen("build", "--source", str(site), "--out", str(tmp_path / "out"), "--no-search")
+    site = small_site(tmp_path / "site", metadata='[[paper]]\ntitle = "X"\nversion = "2"\n')
+    result = run_sitegen("build", "--source", str(site), "--out", str(tmp_path / "out"), "--no-search")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip().endswith(
         "error: content/metadata.toml:3: version of 'X': '2' is not a version number; write e.g. version = 2")
@@ -284,13 +276,13 @@ def digest(directory: Path) -> dict[str, str]:
 
 
 def test_a_build_makes_no_network_connection_and_the_same_bytes(tmp_path):
-    site = make_site(tmp_path / "site")
+    site = small_site(tmp_path / "site")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     offline = subprocess.run([sys.executable, "-c", NO_NETWORK, "build", "--source", str(site), "--out",
                               str(tmp_path / "offline"), "-q"], capture_output=True, text=True, timeout=300, env=env)
     assert offline.returncode == 0, offline.stderr
     assert "network" not in offline.stderr and "Traceback" not in offline.stderr
-    normal = sitegen("build", "--source", str(site), "--out", str(tmp_path / "normal"), "-q")
+    normal = run_sitegen("build", "--source", str(site), "--out", str(tmp_path / "normal"), "-q")
     assert normal.returncode == 0, normal.stderr
     assert (tmp_path / "offline" / "pagefind").is_dir()  # the search index was built offline too
     assert digest(tmp_path / "offline") == digest(tmp_path / "normal")

@@ -3,7 +3,6 @@ exact matches taken, near matches reported, failures retried politely, interrupt
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from arxiv_fake import FakeArxiv
+from conftest import YEAR_2025, make_site, run_sitegen
 from sitegen.config import load_config
 from sitegen.diagnostics import BuildError
 from sitegen.metadata import read_metadata
@@ -75,11 +75,8 @@ FAST = 0.05
 """Seconds between requests in tests; arXiv's own 3 s stays the default."""
 
 
-def make_site(root: Path) -> Path:
-    (root / "content" / "listings").mkdir(parents=True)
-    (root / "content" / "listings" / "a.txt").write_text(LISTING, encoding="utf-8")
-    (root / "sitegen.toml").write_text('[listings."a.txt"]\nyear = 2025\n', encoding="utf-8")
-    return root
+def small_site(root: Path) -> Path:
+    return make_site(root, {"a.txt": LISTING}, config=YEAR_2025)
 
 
 def run(root: Path, fake: FakeArxiv, **options) -> tuple[object, list[str]]:
@@ -94,13 +91,8 @@ def entries(root: Path) -> dict:
     return {entry.title: entry for entry in read_metadata(root / "content" / "metadata.toml").values()}
 
 
-def sitegen(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sitegen", *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})}, **kwargs)
-
-
 def test_resolves_exact_titles_and_reports_near_ones(tmp_path):
-    site = make_site(tmp_path)
+    site = small_site(tmp_path)
     with FakeArxiv(["batch1.xml", "batch2.xml"]) as fake:
         outcome, _ = run(site, fake)
     assert fake.queries == [title_query(BATCH1), title_query(BATCH2)]  # titles batched, sorted
@@ -130,7 +122,7 @@ def test_resolves_exact_titles_and_reports_near_ones(tmp_path):
 
 
 def test_a_second_run_looks_up_nothing_and_retry_only_the_unresolved(tmp_path):
-    site = make_site(tmp_path)
+    site = small_site(tmp_path)
     with FakeArxiv(["batch1.xml", "batch2.xml"]) as fake:
         run(site, fake)
     before = (site / "content" / "metadata.toml").read_bytes()
@@ -146,7 +138,7 @@ def test_a_second_run_looks_up_nothing_and_retry_only_the_unresolved(tmp_path):
 
 
 def test_pinned_and_hand_set_entries_are_left_alone(tmp_path):
-    site = make_site(tmp_path)
+    site = small_site(tmp_path)
     (site / "content" / "metadata.toml").write_text(
         '[[paper]]\ntitle = "A Title Nobody Wrote"\nstatus = "not-found"\npinned = true\n\n'
         '[[paper]]\ntitle = "Quantized KV caches at scale"\narxiv = "2502.99999"\nsource = "by hand"\n',
@@ -161,7 +153,7 @@ def test_pinned_and_hand_set_entries_are_left_alone(tmp_path):
 
 
 def test_limit_looks_up_that_many(tmp_path):
-    site = make_site(tmp_path)
+    site = small_site(tmp_path)
     with FakeArxiv(["batch1.xml"]) as fake:
         outcome, _ = run(site, fake, limit=2)
     assert fake.queries == [title_query(BATCH1[:2])]
@@ -170,7 +162,7 @@ def test_limit_looks_up_that_many(tmp_path):
 
 
 def test_requests_are_paced(tmp_path):
-    site = make_site(tmp_path)
+    site = small_site(tmp_path)
     with FakeArxiv(["batch1.xml", "batch2.xml"]) as fake:
         run(site, fake, interval=0.4)
     (first, _), (second, _) = fake.requests
@@ -178,7 +170,7 @@ def test_requests_are_paced(tmp_path):
 
 
 def test_timeouts_and_server_errors_are_retried_with_back_off(tmp_path):
-    site = make_site(tmp_path)
+    site = small_site(tmp_path)
     with FakeArxiv([("slow", 1.0, "batch1.xml"), (503, {}), (502, {}), "batch1.xml", "batch2.xml"]) as fake:
         outcome, messages = run(site, fake, interval=0.1, timeout=0.3)
     times = [t for t, _ in fake.requests]
@@ -191,7 +183,7 @@ def test_timeouts_and_server_errors_are_retried_with_back_off(tmp_path):
 
 
 def test_rate_limiting_honours_retry_after(tmp_path):
-    site = make_site(tmp_path)
+    site = small_site(tmp_path)
     with FakeArxiv([(429, {"Retry-After": "1"}), "batch1.xml", "batch2.xml"]) as fake:
         outcome, messages = run(site, fake)
     (first, _), (second, _), _ = fake.requests
@@ -201,7 +193,7 @@ def test_rate_limiting_honours_retry_after(tmp_path):
 
 
 def test_garbled_answers_are_retried_then_the_run_stops_keeping_what_it_found(tmp_path):
-    site = make_site(tmp_path)
+    site = small_site(tmp_path)
     garbled = ("raw", b"<?xml version='1.0'?><feed xmlns='http://www.w3.org/2005/Atom'><entry><id>http://arx")
     with FakeArxiv(["batch1.xml", *[garbled] * 5]) as fake:
         outcome, messages = run(site, fake, interval=0.01)
@@ -215,7 +207,7 @@ def test_garbled_answers_are_retried_then_the_run_stops_keeping_what_it_found(tm
 
 
 def test_the_apis_own_error_stops_at_once(tmp_path):
-    site = make_site(tmp_path)
+    site = small_site(tmp_path)
     with FakeArxiv(["error.xml"]) as fake:
         outcome, _ = run(site, fake)
     assert len(fake.requests) == 1 and outcome.stopped == "arXiv says: incorrect id format for 1234.12345"
@@ -223,14 +215,14 @@ def test_the_apis_own_error_stops_at_once(tmp_path):
 
 
 def test_no_server_says_so_and_changes_nothing(tmp_path):
-    site = make_site(tmp_path)
+    site = small_site(tmp_path)
     with FakeArxiv([]) as fake:
         url = fake.url
     client = ArxivClient(api=url, interval=FAST)  # nothing listens there any more
     with pytest.raises(Unreachable, match="cannot reach 127.0.0.1"):
         resolve(load_config(site), client, today=TODAY, progress=print)
     assert not (site / "content" / "metadata.toml").exists()
-    result = sitegen("resolve", "--source", str(site), "--api", url, "--interval", "0")
+    result = run_sitegen("resolve", "--source", str(site), "--api", url, "--interval", "0")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
         f"error: cannot reach {url.split('/')[2]} (Connection refused); no network? content/metadata.toml "
@@ -238,10 +230,10 @@ def test_no_server_says_so_and_changes_nothing(tmp_path):
 
 
 def test_command_line_end_to_end(tmp_path):
-    site = make_site(tmp_path)
+    site = small_site(tmp_path)
     with FakeArxiv(["batch1.xml", "batch2.xml"]) as fake:
-        result = sitegen("resolve", "--source", str(site), "--interval", "0.01",
-                         env={"SITEGEN_ARXIV_API": fake.url})
+        result = run_sitegen("resolve", "--source", str(site), "--interval", "0.01",
+                             env={"SITEGEN_ARXIV_API": fake.url})
     assert result.returncode == 0, result.stderr
     assert "[5/7] 3 resolved, 1 ambiguous, 1 not found" in result.stderr
     assert "Looked up 7 papers on arXiv: 4 resolved, 2 ambiguous, 1 not found." in result.stdout
@@ -251,14 +243,14 @@ def test_command_line_end_to_end(tmp_path):
 
 
 def test_arxiv_org_is_never_asked_more_often_than_every_3_seconds(tmp_path):
-    result = sitegen("resolve", "--source", str(make_site(tmp_path)), "--interval", "0.5")
+    result = run_sitegen("resolve", "--source", str(small_site(tmp_path)), "--interval", "0.5")
     assert result.returncode == 1
     assert "--interval: arXiv asks for at most one request every 3 s; use --interval 3 or more" in result.stderr
 
 
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
 def test_an_interrupted_run_loses_nothing_and_the_next_one_resumes(tmp_path, how):
-    site = make_site(tmp_path)
+    site = small_site(tmp_path)
     process: list[subprocess.Popen] = []
 
     def interrupt() -> None:
@@ -282,7 +274,7 @@ def test_an_interrupted_run_loses_nothing_and_the_next_one_resumes(tmp_path, how
 
 
 def test_a_broken_metadata_file_stops_the_look_up_before_any_request(tmp_path):
-    site = make_site(tmp_path)
+    site = small_site(tmp_path)
     (site / "content" / "metadata.toml").write_text('[[paper]]\ntitle = "X"\narxiv = "not an id"\n')
     with FakeArxiv([]) as fake, pytest.raises(BuildError, match=r"content/metadata.toml:3: arxiv of 'X'"):
         run(site, fake)

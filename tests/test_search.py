@@ -5,11 +5,9 @@ from __future__ import annotations
 import gzip
 import json
 import multiprocessing
-import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -137,9 +135,8 @@ def test_a_pagefind_failure_stops_the_build_and_removes_the_stale_index(tmp_path
     listing = next((source / "content" / "listings").glob("000_*.txt"))
     listing.chmod(0o644)
     listing.write_text(listing.read_text() + EXTRA_PAPER)
-    env = {**os.environ, "PAGEFIND_BINARY_PATH": shutil.which("false") or "/bin/false"}
-    failed = subprocess.run([sys.executable, "-m", "sitegen", "build", "--source", str(source), "--out",
-                             str(site)], capture_output=True, text=True, env=env, timeout=300)
+    failed = run_sitegen("build", "--source", str(source), "--out", str(site),
+                         env={"PAGEFIND_BINARY_PATH": shutil.which("false") or "/bin/false"})
     assert failed.returncode == 1
     assert "Pagefind failed" in failed.stderr and "--no-search" in failed.stderr
     assert "Traceback" not in failed.stderr
@@ -190,11 +187,8 @@ def test_pages_indexed_outside_the_paper_pages_are_indexed_too(tmp_path) -> None
 def _build_with(source: Path, site: Path, *options: str, pagefind: str | None = None,
                 tmp: Path) -> subprocess.CompletedProcess:
     """`sitegen build` with its temporary files in `tmp`, and another Pagefind binary if given."""
-    env = {**os.environ, "TMPDIR": str(tmp)}
-    if pagefind:
-        env["PAGEFIND_BINARY_PATH"] = pagefind
-    return subprocess.run([sys.executable, "-m", "sitegen", "build", "--source", str(source), "--out", str(site),
-                           *options], capture_output=True, text=True, env=env, timeout=300)
+    env = {"TMPDIR": str(tmp), **({"PAGEFIND_BINARY_PATH": pagefind} if pagefind else {})}
+    return run_sitegen("build", "--source", str(source), "--out", str(site), *options, env=env)
 
 
 def test_a_fresh_build_indexes_while_it_renders_and_fails_cleanly(tmp_path) -> None:

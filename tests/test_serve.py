@@ -8,8 +8,6 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from serve_process import REPO, ServeProcess, copy_site, strip_livereload, wait_until
+from conftest import copy_seed_source, run_sitegen
+from serve_process import REPO, ServeProcess, strip_livereload, wait_until
 from sitegen.content import is_junk
 from sitegen.diagnostics import BuildCancelled, BuildError, Diagnostic
 from sitegen.serve.broadcast import HISTORY, Broadcast
@@ -32,7 +31,7 @@ NEW_TITLE = "HelpSteer9: A retitled dataset for reward models"
 
 @pytest.fixture
 def site(tmp_path: Path) -> Path:
-    return copy_site(tmp_path / "site")
+    return copy_seed_source(tmp_path / "site")
 
 
 @pytest.fixture
@@ -51,7 +50,7 @@ def exposed(tmp_path_factory):
     inside the output pointing at it."""
     root = tmp_path_factory.mktemp("exposed")
     (root / "secret.txt").write_text(SECRET)
-    process = ServeProcess(copy_site(root / "site"), "--out", str(root / "out")).started()
+    process = ServeProcess(copy_seed_source(root / "site"), "--out", str(root / "out")).started()
     (root / "out/static/leak.txt").symlink_to(root / "secret.txt")
     (root / "out/leakdir").symlink_to(root)
     process.secret = root / "secret.txt"
@@ -133,8 +132,8 @@ def test_served_output_equals_a_clean_build_after_add_change_delete(tmp_path: Pa
             step()
             assert "built in" in server.wait_for_build(builds)
             clean = tmp_path / f"clean{builds}"
-            subprocess.run([sys.executable, "-m", "sitegen", "build", "--source", str(site),
-                            "--out", str(clean), "-q"], cwd=REPO, check=True)
+            built = run_sitegen("build", "--source", str(site), "--out", str(clean), "-q", cwd=REPO)
+            assert built.returncode == 0, built.stderr
             assert_same_tree(out, clean)
         for rel, file in (("", "index.html"), (LISTING_PAGE, LISTING_PAGE + "index.html"),
                           ("papers.json", "papers.json")):
@@ -308,8 +307,7 @@ def test_port_in_use_says_what_to_do(site: Path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run([sys.executable, "-m", "sitegen", "serve", "--source", str(site),
-                                 "--port", str(port)], cwd=REPO, capture_output=True, text=True, timeout=60)
+        result = run_sitegen("serve", "--source", str(site), "--port", str(port), cwd=REPO, timeout=60)
     assert result.returncode == 1
     assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
     assert f"--port {port + 1}" in result.stderr
@@ -345,8 +343,7 @@ def test_a_failing_first_build_still_serves_and_recovers(site: Path):
 
 def test_a_broken_sitegen_toml_at_start_is_an_error(site: Path):
     (site / "sitegen.toml").write_text("title = [unclosed\n")
-    result = subprocess.run([sys.executable, "-m", "sitegen", "serve", "--source", str(site), "--port", "0"],
-                            cwd=REPO, capture_output=True, text=True, timeout=60)
+    result = run_sitegen("serve", "--source", str(site), "--port", "0", cwd=REPO, timeout=60)
     assert result.returncode == 1
     assert result.stderr.startswith("error: sitegen.toml:1: not valid TOML")
     assert "Traceback" not in result.stderr

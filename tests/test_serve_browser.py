@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_sitegen
-from serve_process import ServeProcess, copy_site, free_port
+from conftest import copy_seed_source, run_sitegen
+from serve_process import ServeProcess, free_port
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -22,7 +22,7 @@ TIMEOUT = 20_000
 
 @pytest.fixture
 def site(tmp_path: Path) -> Path:
-    return copy_site(tmp_path / "site")
+    return copy_seed_source(tmp_path / "site")
 
 
 def mark(page) -> None:

@@ -6,7 +6,6 @@ a rebuild, leftovers of a killed build, and traversal in more encodings."""
 from __future__ import annotations
 
 import re
-import shutil
 import signal
 import threading
 import time
@@ -16,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from hostile.harness import LISTINGS, build, make_site, snapshot
-from serve_process import ServeProcess, copy_site, strip_livereload, wait_until
+from conftest import copy_seed_source
+from serve_process import ServeProcess, strip_livereload, wait_until
 
 ABSTRACT = ("We study a problem that matters for efficient inference. Our method improves throughput "
             "by a wide margin on standard benchmarks, and we release code at https://github.com/x/y.")
@@ -242,7 +242,7 @@ SECRET = "SERVE-FAULTS-SECRET-91c2"
 def exposed(tmp_path_factory):
     root = tmp_path_factory.mktemp("serve-exposed")
     (root / "secret.txt").write_text(SECRET)
-    server = ServeProcess(copy_site(root / "site"), "--out", str(root / "out")).started()
+    server = ServeProcess(copy_seed_source(root / "site"), "--out", str(root / "out")).started()
     server.secret = root / "secret.txt"
     yield server
     assert server.stop() == 0
