@@ -57,8 +57,8 @@ class BuildResult:
     untagged: tuple[Diagnostic, ...] = ()
     """Papers without a topic (a note, not a warning)."""
     exact: bool = True
-    """False after a `quick` build that kept the related papers, `papers.json`, feeds and sitemap
-    of the last one: a second build without `quick` brings the output to what a clean build writes."""
+    """False after a quick build (`Scope.quick`) that kept the related papers, `papers.json`, feeds
+    and sitemap of the last one: a build of the whole site brings the output to what a clean build writes."""
 
 
 @dataclass
@@ -136,7 +136,11 @@ class Scope:
     sitemap and the search index are left as the last build wrote them: see `BuildResult.exact`."""
     only: frozenset[str] | None = None
     """Output paths (the pages open in the preview's browsers): render just these pages and leave
-    every other file as it is. Implies `quick`."""
+    every other file as it is. Only with `quick`."""
+
+    def __post_init__(self) -> None:
+        if self.only is not None and not self.quick:
+            raise ValueError("a build of some pages is a quick one: Scope(quick=True, only=...)")
 
 
 WHOLE_SITE = Scope()

@@ -22,6 +22,7 @@ from .siteview import distinct_slugs, term_names
 from .termpages import evidence_html
 from .theme import Theme
 
+
 def make_environment(theme: Theme, config: Config, assets: dict[str, bytes], taxonomy=None) -> Environment:
     """A Jinja2 environment with autoescaping, strict undefined, the site's URL helpers and the
     names of the terms of `taxonomy` (the classified one, `sitegen.taxonomy.Taxonomy`)."""

@@ -13,9 +13,6 @@ from pathlib import Path
 from .build import BuildCache, BuildResult, Scope, build
 from .config import Config
 
-QUICK = Scope(quick=True)
-"""Related papers approximate, data files and search index left for the exact build."""
-
 
 def preview_build(config: Config, out_dir: Path, *, cache: BuildCache, quick: bool = False,
                   only: frozenset[str] | None = None, **options) -> BuildResult:
@@ -38,10 +35,10 @@ def rebuild(config: Config, out_dir: Path, cache: BuildCache, *, viewed: frozens
     gc.disable()
     try:
         if viewed:
-            build(config, out_dir, cache=cache, scope=Scope(quick=True, only=viewed), on_write=on_write)
-        result = build(config, out_dir, cache=cache, scope=QUICK, on_write=on_write)
+            preview_build(config, out_dir, cache=cache, only=viewed, on_write=on_write)
+        result = preview_build(config, out_dir, cache=cache, quick=True, on_write=on_write)
         if not result.exact:
-            result = build(config, out_dir, cache=cache, cancelled=superseded, on_write=on_write)
+            result = preview_build(config, out_dir, cache=cache, cancelled=superseded, on_write=on_write)
     finally:
         gc.enable()
         if not superseded():  # else the next rebuild, which starts at once, collects after its pages

@@ -15,6 +15,7 @@ from .listings import Listing
 from .papers import HardwareMention, Paper, listing_slugs, unique_slugs
 from .termpages import TermView
 
+
 @dataclass(frozen=True)
 class ListingView:
     """A listing as pages show it."""

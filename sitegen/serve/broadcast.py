@@ -18,8 +18,6 @@ HISTORY = 64
 
 
 @dataclass(frozen=True)
-
-
 class BuildState:
     """What the browsers are told."""
 

@@ -37,8 +37,6 @@ _CONTENT_TYPES = {
 
 
 @dataclass(frozen=True)
-
-
 class SiteFiles:
     """What the request handlers need: where the files are, where they are served, who may ask."""
 
