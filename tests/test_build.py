@@ -32,6 +32,7 @@ def seed_build(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     return out, result
 
 
+@pytest.mark.slow
 def test_seed_site_pages(seed_build) -> None:
     out, result = seed_build
     assert len(list((out / "papers").glob("*/index.html"))) == 175
@@ -71,6 +72,7 @@ def test_paper_page_content(seed_build) -> None:
     assert "5 authors" in html and "20 May 2025" in html
 
 
+@pytest.mark.slow
 def test_rebuild_writes_nothing_and_removes_stale_files(tmp_path) -> None:
     site = copy_seed_source(tmp_path / "src")
     out = tmp_path / "out"
@@ -85,6 +87,7 @@ def test_rebuild_writes_nothing_and_removes_stale_files(tmp_path) -> None:
     assert empty_dirs == []
 
 
+@pytest.mark.slow
 def test_same_input_same_bytes(tmp_path) -> None:
     site = copy_seed_source(tmp_path / "src")
     for name in ("a", "b"):
@@ -92,6 +95,7 @@ def test_same_input_same_bytes(tmp_path) -> None:
     assert tree_digest(tmp_path / "a") == tree_digest(tmp_path / "b")
 
 
+@pytest.mark.slow
 def test_unreadable_listing_stops_build_and_keeps_output(tmp_path) -> None:
     site = copy_seed_source(tmp_path / "src")
     out = tmp_path / "out"
@@ -105,6 +109,7 @@ def test_unreadable_listing_stops_build_and_keeps_output(tmp_path) -> None:
     assert tree_digest(out) == before
 
 
+@pytest.mark.slow
 def test_refuses_foreign_directory(tmp_path) -> None:
     site = copy_seed_source(tmp_path / "src")
     out = tmp_path / "mine"
@@ -145,6 +150,7 @@ def test_emoji_titles_and_empty_listing(tmp_path) -> None:
     assert "content/listings/empty.txt:1: no papers in this listing" in result.stderr
 
 
+@pytest.mark.slow
 def test_pages_notes_and_theme_override(tmp_path) -> None:
     site = copy_seed_source(tmp_path / "src")
     (site / "content" / "pages" / "guide.md").write_text("# Reading guide\n\n```python\nprint('hi')\n```\n")
@@ -164,6 +170,7 @@ def test_pages_notes_and_theme_override(tmp_path) -> None:
     assert "Custom 404" in (out / "404.html").read_text()
 
 
+@pytest.mark.slow
 def test_template_error_names_file_and_line(tmp_path) -> None:
     site = copy_seed_source(tmp_path / "src")
     (site / "templates").mkdir()
@@ -180,6 +187,7 @@ def test_help_explains_options() -> None:
         assert option in result.stdout
 
 
+@pytest.mark.slow
 def test_a_build_collects_garbage_less_often_and_puts_the_collector_back(tmp_path) -> None:
     """The preview server builds in its own long-lived process: the higher threshold lasts as
     long as the build, whether it succeeds or fails."""

@@ -44,6 +44,7 @@ def small_site(root: Path, template: str | None = None) -> Path:
     return root
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("base_url", ["", BASE_URL])
 def test_seed_site_passes(seed_source, base_url) -> None:
     args = ["check", "--source", str(seed_source)] + (["--base-url", base_url] if base_url else [])
@@ -53,6 +54,7 @@ def test_seed_site_passes(seed_source, base_url) -> None:
     assert len(lines) == 1 and lines[0].startswith("Checked ") and lines[0].endswith("no problems.")
 
 
+@pytest.mark.slow
 def test_an_existing_build_is_checked_as_it_is(built_site) -> None:
     site = built_site(BASE_URL)
     before = sorted(p.stat().st_mtime_ns for p in site.rglob("*") if p.is_file())
@@ -81,6 +83,7 @@ def test_broken_links_are_listed_and_fail(tmp_path) -> None:
     assert out.strip().splitlines()[-1].endswith("problems.")
 
 
+@pytest.mark.slow
 def test_a_feed_that_does_not_parse_fails(built_site, tmp_path) -> None:
     site = tmp_path / "site"
     shutil.copytree(built_site(), site, symlinks=True)
@@ -92,6 +95,7 @@ def test_a_feed_that_does_not_parse_fails(built_site, tmp_path) -> None:
     assert "sitemap.xml: missing" in result.stdout
 
 
+@pytest.mark.slow
 def test_a_build_without_search_index_fails_the_check(built_site, tmp_path) -> None:
     result = run_sitegen("check", "--source", str(tmp_path), "--out", str(built_site(search=False)))
     assert result.returncode == 1

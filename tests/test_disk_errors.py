@@ -68,6 +68,7 @@ def test_a_full_disk_stops_the_render_workers_with_one_line(tmp_path, mounts):
     assert list(disk.iterdir()) == [], "the staging, and the output it made, are removed"
 
 
+@pytest.mark.slow
 def test_a_full_disk_leaves_the_previous_output_as_it_was(tmp_path, mounts):
     root = make_site(tmp_path / "site", {"a.txt": _compact(range(3))})
     disk = tmp_path / "disk"
@@ -80,6 +81,7 @@ def test_a_full_disk_leaves_the_previous_output_as_it_was(tmp_path, mounts):
     assert snapshot(out) == before
 
 
+@pytest.mark.slow
 def test_a_full_disk_at_the_search_index_swap_removes_the_copy(tmp_path, mounts):
     """The pages fit, Pagefind's bundle (written in the temporary directory) does not: the
     part of it copied so far would keep the disk full."""
@@ -93,6 +95,7 @@ def test_a_full_disk_at_the_search_index_swap_removes_the_copy(tmp_path, mounts)
     assert snapshot(out, exclude=(".sitegen-state",)) == pages, "the pages stay, with no part of an index"
 
 
+@pytest.mark.slow
 def test_a_read_only_output_stops_the_build_with_one_line(tmp_path, mounts):
     root = make_site(tmp_path / "site", {"a.txt": _compact(range(3))})
     shelf = tmp_path / "shelf"

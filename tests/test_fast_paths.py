@@ -35,6 +35,7 @@ def source(tmp_path) -> Path:
     return copy_seed_source(tmp_path / "source")
 
 
+@pytest.mark.slow
 def test_parallel_render_gives_the_bytes_of_a_serial_one(source, tmp_path):
     serial = clean_build(source, tmp_path / "serial", workers=1)
     parallel = clean_build(source, tmp_path / "parallel", workers=3)
@@ -48,6 +49,7 @@ def mtimes(out: Path) -> dict[str, int]:
     return {p.relative_to(out).as_posix(): p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
 
 
+@pytest.mark.slow
 def test_a_rebuild_with_nothing_changed_writes_nothing_and_leaves_the_index_alone(source, tmp_path):
     out = tmp_path / "site"
     first = run_sitegen("build", "--source", str(source), "--out", str(out))
@@ -65,6 +67,7 @@ def warnings_of(result) -> list[str]:
     return [line for line in result.stderr.splitlines() if line.startswith("warning:")]
 
 
+@pytest.mark.slow
 def test_the_no_change_rebuild_notices_every_kind_of_change(source, tmp_path):
     out = tmp_path / "site"
 
@@ -137,6 +140,7 @@ OPEN = frozenset({"index.html", "listings/daily-papers-4-november-2025/index.htm
 """Pages the preview's browsers show: one of each kind, and one the site does not have."""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("steps", ["exact", "quick", "open pages first"],
                          ids=["exact", "quick then exact", "open pages, quick, then exact"])
 @pytest.mark.parametrize("change", EDITS)
@@ -166,6 +170,7 @@ def test_an_incremental_rebuild_writes_what_a_clean_build_writes(source, tmp_pat
         assert cache.pages.pages, "pages were kept, not all rendered again"
 
 
+@pytest.mark.slow
 def test_incremental_rebuilds_one_after_another(source, tmp_path):
     cache = BuildCache()
     out = tmp_path / "served"
@@ -177,6 +182,7 @@ def test_incremental_rebuilds_one_after_another(source, tmp_path):
     assert files_of(out) == clean_build(source, tmp_path / "clean")
 
 
+@pytest.mark.slow
 def test_one_edited_abstract_renders_only_the_pages_that_show_it(source, tmp_path):
     cache = BuildCache()
     out = tmp_path / "served"
@@ -188,6 +194,7 @@ def test_one_edited_abstract_renders_only_the_pages_that_show_it(source, tmp_pat
     assert len(result.written) < 60, result.written  # and the lists that show its upvotes
 
 
+@pytest.mark.slow
 def test_a_quick_rebuild_leaves_the_data_files_to_the_exact_one(source, tmp_path):
     cache = BuildCache()
     out = tmp_path / "served"

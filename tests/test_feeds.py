@@ -29,6 +29,7 @@ def html_pages(site: Path) -> list[str]:
                   if not p.relative_to(site).as_posix().startswith("pagefind/"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("base_url, prefix", [("", "/"), (BASE_URL, BASE_URL)])
 def test_feed_lists_the_newest_papers_under_the_base_url(built_site, base_url, prefix) -> None:
     site = built_site(base_url)
@@ -110,6 +111,7 @@ def test_hostile_titles_and_control_characters_stay_valid_xml(tmp_path) -> None:
     assert sitemap_locs(tmp_path / "site")[0] == "https://example.org/papers/"
 
 
+@pytest.mark.slow
 def test_feeds_are_reproducible(tmp_path, seed_source) -> None:
     outputs = []
     for name in ("one", "two"):

@@ -111,6 +111,7 @@ def paper_dirs(site: Path) -> list[Path]:
 
 # --- Paper pages: Scholar, schema.org, OpenGraph, BibTeX ---------------------------------------
 
+@pytest.mark.slow
 def test_paper_page_tells_machines_what_it_is(built_site) -> None:
     site = built_site(BASE_URL, search=False)
     page = Page(read(site, SANA))

@@ -96,6 +96,7 @@ def _warning_places(stderr: str) -> list[str]:
     return places
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_hostile_listing(case, tmp_path):
     root, out = tmp_path / "site", tmp_path / "out"
@@ -155,6 +156,7 @@ def test_many_cases_in_one_site_with_all_papers(tmp_path):
     assert markup_problems(tmp_path / "out") == []
 
 
+@pytest.mark.slow
 def test_hundred_thousand_entries(tmp_path):
     """100,000 entries parse and merge in seconds, every one kept; the titles share one ASCII
     slug (`llm`), which made slug allocation quadratic before."""
@@ -188,6 +190,7 @@ def _output_bytes(out: Path) -> int:
     return sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
 
 
+@pytest.mark.slow
 def test_a_huge_abstract_is_copied_whole_only_to_its_page_and_papers_json(tmp_path):
     """A paper is in ~30 topic feeds and on many hardware pages: those get a bounded summary
     and bounded evidence, so the output grows by a few copies of the abstract, not by 30-70."""
@@ -222,6 +225,7 @@ def _mentions(out: Path) -> list[dict]:
     return [{"sentence": html.unescape(re.sub(r"<[^>]+>", "", q))} for q in re.findall(r"<q>(.*?)</q>", page, re.S)]
 
 
+@pytest.mark.slow
 def test_strict_makes_a_warning_an_error_and_writes_nothing(tmp_path):
     root = make_site(tmp_path / "site", {"title_at_end.txt": (HOSTILE / "title_at_end.txt").read_bytes(),
                                          "empty.txt": b""})
@@ -238,6 +242,7 @@ def test_strict_makes_a_warning_an_error_and_writes_nothing(tmp_path):
     assert sorted(_warning_places(result.stderr)) == [f"{LISTINGS}/empty.txt:1", f"{LISTINGS}/title_at_end.txt:13"]
 
 
+@pytest.mark.slow
 def test_strict_leaves_previous_output_untouched(tmp_path):
     root = make_site(tmp_path / "site", {"a.txt": (HOSTILE / "bom.txt").read_bytes()})
     out = tmp_path / "out"

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.skipif(shutil.which("java") is None,
-                                reason="the Nu HTML checker needs Java (apt-get install default-jre-headless)")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(shutil.which("java") is None,
+                                 reason="the Nu HTML checker needs Java (apt-get install default-jre-headless)")]
 
 
 def validate(root: Path) -> subprocess.CompletedProcess:

@@ -64,6 +64,7 @@ def test_init_creates_a_complete_site(new_site) -> None:
         assert (directory / "content" / "rules.toml").read_text() == rules.read_text()
 
 
+@pytest.mark.slow
 def test_the_new_site_builds_and_checks(new_site, tmp_path) -> None:
     directory, _ = new_site
     out = tmp_path / "site"
@@ -141,6 +142,7 @@ def test_workflow_is_pinned_and_least_privilege() -> None:
     assert "sitegen check --out _site" in text
 
 
+@pytest.mark.slow
 def test_a_placeholder_requirement_is_said_before_publishing(tmp_path) -> None:
     """Where CI can install sitegen from is not known: init says so, and every build warns
     until requirements.txt is fixed."""

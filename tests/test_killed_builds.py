@@ -119,6 +119,7 @@ def temp(tmp_path) -> Path:
     return tmp_path / "tmp"
 
 
+@pytest.mark.slow
 def test_a_build_killed_while_relating_leaves_no_process_and_closes_its_output(site, tmp_path, temp):
     """`sitegen build 2>&1 | cat` returns when the build is killed: its workers exit with it."""
     run = Build(site, tmp_path / "out", temp=temp)
@@ -132,6 +133,7 @@ def test_a_build_killed_while_relating_leaves_no_process_and_closes_its_output(s
         run.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stage", ["merge", "search-start", "relate"])
 def test_sigterm_stops_a_build_like_ctrl_c(site, other_site, tmp_path, temp, stage):
     out = tmp_path / "out"
@@ -151,6 +153,7 @@ def test_sigterm_stops_a_build_like_ctrl_c(site, other_site, tmp_path, temp, sta
     assert _scratch(temp) == [], "the build removed its scratch directories"
 
 
+@pytest.mark.slow
 def test_the_scratch_directories_of_a_killed_build_are_removed_by_the_next(site, tmp_path, temp):
     run = Build(site, tmp_path / "out", temp=temp)
     try:

@@ -7,6 +7,8 @@ import html
 import time
 from pathlib import Path
 
+import pytest
+
 from hostile.harness import build, make_site
 from sitegen.content import read_notes
 from sitegen.markup import CODE_BLOCK_MAX, CODE_LINE_MAX, MAX_NESTING
@@ -41,6 +43,7 @@ def test_a_long_line_does_not_make_highlighting_quadratic(tmp_path):
     assert cost[4 * n] < 8 * cost[n], cost
 
 
+@pytest.mark.slow
 def test_highlighting_is_linear_in_the_number_of_blocks(tmp_path):
     """Blocks at the limits (longest lines, largest size) of lexers that are slow on them."""
     code = ("a" * (CODE_LINE_MAX - 1) + "\n") * (CODE_BLOCK_MAX // CODE_LINE_MAX)

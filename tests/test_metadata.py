@@ -275,6 +275,7 @@ def digest(directory: Path) -> dict[str, str]:
             for p in sorted(directory.rglob("*")) if p.is_file() and "pagefind" not in p.parts}
 
 
+@pytest.mark.slow
 def test_a_build_makes_no_network_connection_and_the_same_bytes(tmp_path):
     site = small_site(tmp_path / "site")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -206,6 +206,7 @@ def _middle_changed_page(old: dict[str, bytes], new: dict[str, bytes]) -> str:
     return changed[len(changed) // 2]
 
 
+@pytest.mark.slow
 def test_killed_while_rendering_leaves_the_old_tree(big, tmp_path):
     root, old_out, old, _ = big
     out = tmp_path / "out"
@@ -218,6 +219,7 @@ def test_killed_while_rendering_leaves_the_old_tree(big, tmp_path):
     assert snapshot(out, exclude=LEFTOVERS) == old
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("moment", ["staging", "renaming"])
 def test_killed_while_writing_leaves_old_or_new_files_and_the_next_build_cleans_up(big, tmp_path, moment):
     root, old_out, old, new = big
@@ -237,6 +239,7 @@ def test_killed_while_writing_leaves_old_or_new_files_and_the_next_build_cleans_
     assert snapshot(out) == new, "the next build brings the tree to exactly the new site"
 
 
+@pytest.mark.slow
 def test_interrupted_with_ctrl_c_while_writing_cleans_its_staging(big, tmp_path):
     root, old_out, old, new = big
     out = tmp_path / "out"
@@ -250,6 +253,7 @@ def test_interrupted_with_ctrl_c_while_writing_cleans_its_staging(big, tmp_path)
     assert snapshot(out) == old, "interrupted before renaming: the old tree, staging removed"
 
 
+@pytest.mark.slow
 def test_a_first_build_killed_while_writing_does_not_lock_the_directory(big, tmp_path):
     """Killed before its first manifest: the leftovers alone do not make the directory foreign."""
     root, _, _, new = big
@@ -303,6 +307,7 @@ def test_refused_directories(site, tmp_path, monkeypatch, force):
             check_output_dir(out, site, force=force)
 
 
+@pytest.mark.slow
 def test_refusals_through_the_cli_say_why_and_touch_nothing(site, tmp_path):
     assert "error: " in _refused(site, site.parent, "--force")
     assert "read it back as input" in _refused(site, site / "content", "--force")
@@ -312,6 +317,7 @@ def test_refusals_through_the_cli_say_why_and_touch_nothing(site, tmp_path):
     assert "home directory" in _refused(site, home, "--force", env={"HOME": str(home)})
 
 
+@pytest.mark.slow
 def test_refuses_a_foreign_directory_unless_forced(site, tmp_path):
     out = tmp_path / "foreign"
     out.mkdir()
@@ -428,6 +434,7 @@ def test_a_page_staged_by_a_worker_never_lands_outside_the_staging_directory(tmp
 
 # --- --force into a directory that holds the user's files --------------------------------------
 
+@pytest.mark.slow
 def test_force_never_removes_what_sitegen_did_not_write(tmp_path):
     """Symlinks and files that were there before are kept, however many builds follow; only
     the paths sitegen writes are taken over, and symlinks planted in its own folders removed."""

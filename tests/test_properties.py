@@ -129,6 +129,7 @@ _XML_NOT_ALLOWED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 titles = hostile_text.filter(lambda t: t.strip())
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(titles, st.one_of(st.none(), hostile_text.filter(str.strip))), min_size=1, max_size=3))
 def test_any_text_renders_as_the_same_text(tmp_path, items):
@@ -147,6 +148,7 @@ def test_any_text_renders_as_the_same_text(tmp_path, items):
         assert file_problems(rel, data) == [], rel
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(titles, st.one_of(st.none(), hostile_text)), min_size=1, max_size=4))
 def test_feeds_stay_valid_for_any_titles(tmp_path, items):
@@ -189,6 +191,7 @@ def _slug_of_each_title(titles: list[str]) -> dict[str, str]:
     return {titles[source.line - 1]: paper.slug for paper in papers for source in paper.sources}
 
 
+@pytest.mark.slow
 @settings(max_examples=300)
 @given(st.lists(paper_title, min_size=1, max_size=12), st.lists(paper_title, max_size=12), st.integers(0, 12))
 def test_a_paper_keeps_its_slug_when_others_come_and_go(staying, others, cut):

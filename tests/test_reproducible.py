@@ -8,7 +8,11 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
+
 from hostile.harness import LISTINGS, REPO, build, snapshot
+
+pytestmark = pytest.mark.slow
 
 HOSTILE = Path(__file__).parent / "hostile"
 EXTRA = ["emoji_titles.txt", "colliding_titles.txt", "script_tags.txt", "dup_a.txt", "dup_b.txt",

@@ -121,6 +121,7 @@ def test_resolves_exact_titles_and_reports_near_ones(tmp_path):
     assert "not found: A Title Nobody Wrote" in report
 
 
+@pytest.mark.slow
 def test_a_second_run_looks_up_nothing_and_retry_only_the_unresolved(tmp_path):
     site = small_site(tmp_path)
     with FakeArxiv(["batch1.xml", "batch2.xml"]) as fake:
@@ -169,6 +170,7 @@ def test_requests_are_paced(tmp_path):
     assert second - first >= 0.39
 
 
+@pytest.mark.slow
 def test_timeouts_and_server_errors_are_retried_with_back_off(tmp_path):
     site = small_site(tmp_path)
     with FakeArxiv([("slow", 1.0, "batch1.xml"), (503, {}), (502, {}), "batch1.xml", "batch2.xml"]) as fake:
@@ -182,6 +184,7 @@ def test_timeouts_and_server_errors_are_retried_with_back_off(tmp_path):
     assert outcome.count(None) == 4 and not outcome.stopped
 
 
+@pytest.mark.slow
 def test_rate_limiting_honours_retry_after(tmp_path):
     site = small_site(tmp_path)
     with FakeArxiv([(429, {"Retry-After": "1"}), "batch1.xml", "batch2.xml"]) as fake:
@@ -192,6 +195,7 @@ def test_rate_limiting_honours_retry_after(tmp_path):
     assert outcome.count(None) == 4
 
 
+@pytest.mark.slow
 def test_garbled_answers_are_retried_then_the_run_stops_keeping_what_it_found(tmp_path):
     site = small_site(tmp_path)
     garbled = ("raw", b"<?xml version='1.0'?><feed xmlns='http://www.w3.org/2005/Atom'><entry><id>http://arx")
@@ -248,6 +252,7 @@ def test_arxiv_org_is_never_asked_more_often_than_every_3_seconds(tmp_path):
     assert "--interval: arXiv asks for at most one request every 3 s; use --interval 3 or more" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
 def test_an_interrupted_run_loses_nothing_and_the_next_one_resumes(tmp_path, how):
     site = small_site(tmp_path)

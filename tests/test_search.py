@@ -78,6 +78,7 @@ def test_search_page_points_at_the_bundle_under_the_base_path(built_site) -> Non
     assert 'name="q"' in html and 'action="/repo/search/"' in html
 
 
+@pytest.mark.slow
 def test_rebuild_skips_indexing_until_a_paper_changes(tmp_path) -> None:
     source = copy_seed_source(tmp_path / "source")
     site = tmp_path / "site"
@@ -109,6 +110,7 @@ def test_rebuild_skips_indexing_until_a_paper_changes(tmp_path) -> None:
     assert page_count(site) == 176
 
 
+@pytest.mark.slow
 def test_pages_written_by_a_no_search_build_are_indexed_by_the_next_build(tmp_path) -> None:
     source = copy_seed_source(tmp_path / "source")
     site = tmp_path / "site"
@@ -128,6 +130,7 @@ def test_pages_written_by_a_no_search_build_are_indexed_by_the_next_build(tmp_pa
     assert "search index: 175 pages" in run_sitegen("build", "--source", str(source), "--out", str(site)).stdout
 
 
+@pytest.mark.slow
 def test_a_pagefind_failure_stops_the_build_and_removes_the_stale_index(tmp_path) -> None:
     source = copy_seed_source(tmp_path / "source")
     site = tmp_path / "site"
@@ -169,6 +172,7 @@ def test_replace_subtree_swaps_a_tree_and_cleans_leftovers(tmp_path) -> None:
     assert not new.exists()
 
 
+@pytest.mark.slow
 def test_pages_indexed_outside_the_paper_pages_are_indexed_too(tmp_path) -> None:
     """Pagefind reads only the indexed pages: by a glob for the paper pages of the default theme,
     else through a directory of hard links to them, which must not be left behind."""
@@ -191,6 +195,7 @@ def _build_with(source: Path, site: Path, *options: str, pagefind: str | None = 
     return run_sitegen("build", "--source", str(source), "--out", str(site), *options, env=env)
 
 
+@pytest.mark.slow
 def test_a_fresh_build_indexes_while_it_renders_and_fails_cleanly(tmp_path) -> None:
     """A build into an empty directory starts Pagefind on stand-ins for the paper pages before
     they render (the `search-start` stage); if Pagefind fails, the pages are still all written."""
@@ -217,6 +222,7 @@ def test_a_fresh_build_indexes_while_it_renders_and_fails_cleanly(tmp_path) -> N
     assert list(tmp.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_a_build_that_fails_after_pagefind_began_stops_it_and_writes_nothing(tmp_path) -> None:
     """--strict fails after the render, when Pagefind is already reading the staged pages."""
     source = copy_seed_source(tmp_path / "source")
@@ -233,6 +239,7 @@ def test_a_build_that_fails_after_pagefind_began_stops_it_and_writes_nothing(tmp
     assert not [cmdline for cmdline in _command_lines() if str(tmp) in cmdline], "no Pagefind is left running"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop_after", ["relate", "render", "write"])
 def test_a_cancelled_build_stops_pagefind_and_the_next_build_catches_up(tmp_path, monkeypatch, stop_after) -> None:
     """The preview's catch-up build gives way when files change. Cancelled while the pages
@@ -279,6 +286,7 @@ def test_a_cancelled_build_stops_pagefind_and_the_next_build_catches_up(tmp_path
     assert result.search == "search index: 176 pages" and page_count(site) == 176
 
 
+@pytest.mark.slow
 def test_the_index_of_the_stand_ins_is_the_index_of_the_pages(tmp_path) -> None:
     """Pagefind run over the written paper pages finds, page for page, what the build's run over
     their stand-ins found: text, title, date, filters and anchors (its fragment files)."""
@@ -293,6 +301,7 @@ def test_the_index_of_the_stand_ins_is_the_index_of_the_pages(tmp_path) -> None:
     assert len(_fragments(again)) == 175
 
 
+@pytest.mark.slow
 def test_a_theme_that_marks_more_of_the_paper_page_has_the_pages_indexed(tmp_path) -> None:
     """A paper template that gives Pagefind more than its `indexed` block (here a second indexed
     element) does not match the stand-ins: Pagefind reads the written pages instead."""
@@ -307,6 +316,7 @@ def test_a_theme_that_marks_more_of_the_paper_page_has_the_pages_indexed(tmp_pat
     assert not any("Listed in" in fragment["content"] for fragment in _fragments(site / "pagefind").values())
 
 
+@pytest.mark.slow
 def test_an_indexed_block_that_reads_the_related_papers_has_the_pages_indexed(tmp_path) -> None:
     """The stand-ins are written before the related papers are known: a block that shows them
     cannot be rendered then, and the written pages are indexed instead."""
@@ -316,6 +326,7 @@ def test_an_indexed_block_that_reads_the_related_papers_has_the_pages_indexed(tm
                for fragment in _fragments(site / "pagefind").values())
 
 
+@pytest.mark.slow
 def test_a_template_error_beside_the_indexed_block_names_its_line(tmp_path) -> None:
     """Paper pages take their `indexed` block from the stand-ins; an error elsewhere in the
     template still names the template's own file and line."""

@@ -64,6 +64,7 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new), "utf-8")
 
 
+@pytest.mark.slow
 def test_listing_edit_is_served_after_rebuild(server: ServeProcess, site: Path):
     assert TITLE.encode() in server.get(LISTING_PAGE)
     before = server.state()
@@ -76,6 +77,7 @@ def test_listing_edit_is_served_after_rebuild(server: ServeProcess, site: Path):
     assert server.state()["build"] != before["build"]
 
 
+@pytest.mark.slow
 def test_rename_on_save_counts_and_swap_files_do_not(server: ServeProcess, site: Path):
     listing = site / LISTING
     builds = server.builds()
@@ -94,6 +96,7 @@ QUIET_ENOUGH = 0.8
 """Seconds after which a rebuild would have started had a change been noticed."""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("options", [(), ("--poll",)], ids=["events", "poll"])
 def test_edits_are_noticed_in_a_replaced_directory(site: Path, options: tuple[str, ...]):
     server = ServeProcess(site, *options).started()
@@ -114,6 +117,7 @@ def test_edits_are_noticed_in_a_replaced_directory(site: Path, options: tuple[st
         server.stop()
 
 
+@pytest.mark.slow
 def test_served_output_equals_a_clean_build_after_add_change_delete(tmp_path: Path, site: Path):
     out = tmp_path / "out"
     server = ServeProcess(site, "--out", str(out)).started()
@@ -158,6 +162,7 @@ def assert_same_tree(served: Path, clean: Path) -> None:
     assert mismatch == [] and errors == []
 
 
+@pytest.mark.slow
 def test_template_error_keeps_serving_the_last_good_site(server: ServeProcess, site: Path):
     good = server.get()
     good_build = server.state()["build"]
@@ -185,6 +190,7 @@ def test_template_error_keeps_serving_the_last_good_site(server: ServeProcess, s
     assert state["error"] is None and state["build"] != good_build
 
 
+@pytest.mark.slow
 def test_unreadable_listing_error_is_reported_and_fixed(server: ServeProcess, site: Path):
     builds = server.builds()
     bad = site / "content/listings/<img src=x onerror=alert(1)>.txt"
@@ -197,6 +203,7 @@ def test_unreadable_listing_error_is_reported_and_fixed(server: ServeProcess, si
     assert server.state()["error"] is None
 
 
+@pytest.mark.slow
 def test_directories_redirect_and_missing_pages_get_the_site_404(exposed: ServeProcess):
     status, headers, _ = exposed.request("/papers?x=1")
     assert status == 302 and headers["Location"] == "/papers/?x=1"
@@ -244,6 +251,7 @@ def test_malformed_requests_get_4xx(exposed: ServeProcess, request_bytes: bytes,
     assert exposed.get() and "Traceback" not in exposed.output()
 
 
+@pytest.mark.slow
 def test_a_silent_connection_is_closed_after_the_timeout_and_others_are_served(exposed: ServeProcess):
     with socket.create_connection(("127.0.0.1", exposed.port), timeout=60) as idle:
         idle.sendall(b"GET / HTT")  # and nothing more
@@ -267,6 +275,7 @@ def test_host_header_must_name_this_server(exposed: ServeProcess, host: str, all
         assert exposed.request("/__sitegen/events", host=host.format(port=exposed.port))[0] == 403
 
 
+@pytest.mark.slow
 def test_500_concurrent_requests_all_succeed(exposed: ServeProcess):
     paths = ["", LISTING_PAGE, "papers/", "static/style.css", "papers.json"] * 100
     barrier = threading.Barrier(len(paths))
@@ -281,6 +290,7 @@ def test_500_concurrent_requests_all_succeed(exposed: ServeProcess):
     assert "Traceback" not in exposed.output()
 
 
+@pytest.mark.slow
 def test_base_url_serves_under_its_path(site: Path):
     server = ServeProcess(site, "--base-url", "https://x.github.io/repo/").started()
     try:
@@ -314,6 +324,7 @@ def test_port_in_use_says_what_to_do(site: Path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_signal_stops_cleanly_and_removes_the_temporary_output(site: Path, sig: int):
     server = ServeProcess(site).started()
@@ -323,6 +334,7 @@ def test_signal_stops_cleanly_and_removes_the_temporary_output(site: Path, sig: 
     assert "Traceback" not in server.output()
 
 
+@pytest.mark.slow
 def test_a_failing_first_build_still_serves_and_recovers(site: Path):
     (site / "templates").mkdir()
     (site / "templates/home.html").write_text(
@@ -351,6 +363,7 @@ def test_a_broken_sitegen_toml_at_start_is_an_error(site: Path):
 
 # --- parts, in process ----------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_stream_of_changes_cannot_starve_the_rebuild():
     """Changes every 20 ms for 2.5 s: builds start within the maximum wait, not after the stream."""
     started: list[float] = []

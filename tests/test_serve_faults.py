@@ -18,6 +18,8 @@ from hostile.harness import LISTINGS, build, make_site, snapshot
 from conftest import copy_seed_source
 from serve_process import ServeProcess, strip_livereload, wait_until
 
+pytestmark = pytest.mark.slow
+
 ABSTRACT = ("We study a problem that matters for efficient inference. Our method improves throughput "
             "by a wide margin on standard benchmarks, and we release code at https://github.com/x/y.")
 N_PAPERS = 1200

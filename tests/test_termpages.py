@@ -6,6 +6,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from conftest import run_sitegen
 
 from sitegen.taxonomy import load_rules
@@ -59,6 +61,7 @@ def test_upvote_ordering_without_javascript(built_site) -> None:
     assert votes == sorted(votes, reverse=True) and votes
 
 
+@pytest.mark.slow
 def test_term_pages_paginate(tmp_path) -> None:
     entries = "".join(
         f"Paper number {i} on consumer GPUs\n\nWe render {i} scenes at 60 FPS on an RTX 4090. "
