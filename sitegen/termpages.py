@@ -65,11 +65,40 @@ def term_views(papers: tuple[Paper, ...], taxonomy: Taxonomy) -> dict[str, TermV
     return views
 
 
-def evidence_html(mention: HardwareMention) -> Markup:
-    """The evidence sentence, escaped, with the mention marked and figures in it emphasised."""
-    s = mention.sentence
-    return (_figures(s[: mention.start]) + Markup("<mark>") + escape(s[mention.start: mention.end])
-            + Markup("</mark>") + _figures(s[mention.end:]))
+@dataclass(frozen=True)
+class Quote:
+    """A sentence of a paper with every hardware mention in it: quoted once, all marked."""
+
+    sentence: str
+    marks: tuple[tuple[int, int], ...]
+    """(start, end) of each mention in `sentence`, in order."""
+    slugs: tuple[str, ...]
+    """The hardware terms it names, in the order the sentence names them."""
+
+
+def quotes(mentions: tuple[HardwareMention, ...]) -> tuple[Quote, ...]:
+    """`mentions` grouped by sentence, in order of first mention: a sentence naming four GPUs is
+    one quote with four marks."""
+    by_sentence: dict[str, list[HardwareMention]] = {}
+    for mention in mentions:
+        by_sentence.setdefault(mention.sentence, []).append(mention)
+    return tuple(Quote(sentence, tuple(sorted({(m.start, m.end) for m in found})),
+                       tuple(dict.fromkeys(m.slug for m in sorted(found, key=lambda m: m.start))))
+                 for sentence, found in by_sentence.items())
+
+
+def evidence_html(quote: Quote) -> Markup:
+    """The quote's sentence, escaped, with its mentions marked, figures emphasised and LaTeX
+    debris (`\\%`, `$\\times$`) shown as the text it stands for."""
+    s, parts, position = quote.sentence, [], 0
+    for start, end in quote.marks:
+        if start < position:  # overlapping marks (never made by classify) merge into the first
+            continue
+        parts += [_figures(latex_as_text(s[position:start])), Markup("<mark>"),
+                  escape(latex_as_text(s[start:end])), Markup("</mark>")]
+        position = end
+    parts.append(_figures(latex_as_text(s[position:])))
+    return Markup("").join(parts)
 
 
 def _figures(text: str) -> Markup:
@@ -80,6 +109,32 @@ def _figures(text: str) -> Markup:
         position = match.end()
     parts.append(escape(text[position:]))
     return Markup("").join(parts)
+
+
+_LATEX = re.compile(r"\\([%$&_#{}])"  # an escaped character: 8\%
+                    r"|\$\s*(?:\\(times|sim|approx|pm|geq?|leq?|mu|cdot|rightarrow|to|ast)|(\*|\^\s*\{?\\circ\}?))\s*\$"
+                    r"|\$\s*(\\sim\s*[\d.]+|[<>=~]|\^\{?[\d.]+\}?)\s*\$")
+_LATEX_SYMBOLS = {"times": "×", "sim": "~", "approx": "≈", "pm": "±", "ge": "≥", "geq": "≥", "le": "≤",
+                  "leq": "≤", "mu": "µ", "cdot": "·", "rightarrow": "→", "to": "→", "ast": "*"}
+
+
+def latex_as_text(text: str) -> str:
+    """`text` with the LaTeX that abstracts copied from arXiv keep (`8\\%`, `4$\\times$`, `$\\sim$2`,
+    `$^\\circ$`) as the characters it stands for; other text unchanged."""
+    if "\\" not in text and "$" not in text:
+        return text
+    return _LATEX.sub(_latex_symbol, text)
+
+
+def _latex_symbol(match: re.Match) -> str:
+    if match[1]:
+        return match[1]
+    if match[2]:
+        return _LATEX_SYMBOLS[match[2]]
+    if match[3]:
+        return "*" if match[3] == "*" else "°"
+    return match[4].replace("\\sim", "~").replace("^", "").replace("{", "").replace("}", "").replace(" ", "")
+
 
 
 @dataclass(frozen=True)

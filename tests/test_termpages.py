@@ -88,3 +88,33 @@ def test_all_papers_list_is_paginated(built_site) -> None:
     assert len(titles[0]) == 100 and titles[0] + titles[1] == list(_papers(site))  # newest first, each once
     assert 'rel="next" href="/papers/page/2/"' in first and 'rel="prev"' not in first
     assert 'rel="prev" href="/papers/"' in second and "<title>All papers (page 2)" in second
+
+
+def test_a_sentence_naming_several_gpus_is_quoted_once_with_every_mention_marked(tmp_path) -> None:
+    abstract = (r"We train on 8$\times$ A100 and 4 H100 GPUs, 30\% faster, and serve on an RTX 4090. "
+                "The code is open.")
+    (tmp_path / "src" / "content" / "listings").mkdir(parents=True)
+    (tmp_path / "src" / "content" / "listings" / "a.txt").write_text(
+        f"Nov 4\n\nOne sentence, three GPUs\n\n{abstract}\n\n  • 2 authors\n·\nMay 1, 2024 3\n\n")
+    (tmp_path / "src" / "content" / "rules.toml").write_text((ROOT / "content" / "rules.toml").read_text())
+    out = tmp_path / "out"
+    result = run_sitegen("build", "--source", str(tmp_path / "src"), "--out", str(out), "--no-search")
+    assert result.returncode == 0, result.stderr
+    paper = (out / "papers" / "one-sentence-three-gpus" / "index.html").read_text()
+    evidence = paper[paper.index('<ul class="evidence">'):]
+    evidence = evidence[: evidence.index("</ul>")]
+    assert evidence.count("<q>") == 1 and evidence.count("<mark>") == 3
+    links = re.findall(r'href="/hardware/([^/"]+)/"', evidence)
+    assert links == ["a100", "h100", "rtx-4090"]  # in the order the sentence names them
+    assert '8×</strong> <mark>A100</mark>' in evidence and '<strong class="figure">30%</strong>' in evidence
+    assert "\\" not in evidence and "$" not in evidence
+    # an architecture page quotes the sentence once too, naming the models it shows
+    nvidia = (out / "hardware" / "nvidia" / "index.html").read_text()
+    assert nvidia.count("<q>") == 1 and "(NVIDIA A100, NVIDIA H100, NVIDIA GeForce RTX 4090)" in nvidia
+
+
+def test_latex_debris_is_shown_as_text() -> None:
+    from sitegen.termpages import latex_as_text
+    assert latex_as_text(r"8\% faster at 4$\times$ the speed, $\sim$2 ms, $<$1 W, 25$^\circ$C") == \
+        "8% faster at 4× the speed, ~2 ms, <1 W, 25°C"
+    assert latex_as_text(r"costs $5 and $\alpha$ stays") == r"costs $5 and $\alpha$ stays"
