@@ -20,7 +20,8 @@ from .listings import Listing
 from .papers import HardwareMention, Paper, listing_slugs, unique_slugs
 from .taxonomy import Taxonomy
 from .rendering import PageJob, once_per_build
-from .termpages import ORDERS, TermView, evidence_html, paginate, quotes, term_pages, term_views
+from .termpages import (ORDERS, SPEC_SOURCE, TermView, architecture_timeline, evidence_html, paginate, quotes,
+                        spec_rows, term_pages, term_views)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -158,7 +159,8 @@ def make_environment(theme: Theme, config: Config, assets: dict[str, bytes]) -> 
                        date_label=date_label, clip=clip, meta_line=meta_line, slugs=distinct_slugs,
                        iso=lambda d: d.isoformat() if d else "")
     # Presentation helpers: SVG charts, citation metadata, JSON for <script> elements.
-    env.globals.update(year_chart=charts.year_chart, bar_chart=charts.bar_chart,
+    env.globals.update(year_chart=charts.year_chart, bar_chart=charts.bar_chart, spec_rows=spec_rows,
+                       spec_source=SPEC_SOURCE,
                        scholarly_article=citation.scholarly_article, search_links=metadata.search_links)
     env.filters.update(bibtex=citation.bibtex, scholar_date=citation.scholar_date,
                        script_json=citation.script_json)
@@ -388,7 +390,7 @@ def _term_pages(site: Site, page) -> None:
     page("hardware/index.html", "hardware.html", groups=[
         (role, heading, sorted((with_papers[t.slug] for t in taxonomy.hardware
                                 if t.role == role and t.slug in with_papers), key=by_count))
-        for role, heading in HARDWARE_GROUPS])
+        for role, heading in HARDWARE_GROUPS], timeline=architecture_timeline(with_papers, taxonomy))
     for section, terms in (("topics", taxonomy.topics), ("hardware", taxonomy.hardware)):
         for term in terms:
             if term.slug not in with_papers:

