@@ -319,7 +319,8 @@ def site_pages(site: Site, env: Environment, only: frozenset[str] | None = None)
     for doc in site.pages:
         page(f"{doc.slug}/index.html", "page.html", doc=doc)
     if wanted("search/index.html"):
-        page("search/index.html", "search.html", filters=search_filters(site.papers, term_name))
+        page("search/index.html", "search.html",
+             filters=search_filters(site.papers, site.taxonomy or Taxonomy(), term_name))
     if wanted_under("topics/", "hardware/"):
         _term_pages(site, page)
     page("404.html", "404.html")
@@ -340,6 +341,7 @@ def _common_context(site: Site, env: Environment) -> dict:
     names = term_names(site.taxonomy)
     # A global, not a context variable: imported macros (the paper card) see globals only.
     env.globals["term_name"] = term_name = lambda slug: names.get(slug, slug)
+    env.globals["hardware_lineage"] = hardware_lineage(site.taxonomy or Taxonomy())
     env.filters["chips"] = Chips(env.globals["url"], term_name)
     return {"site": site, "papers_by_slug": {paper.slug: paper for paper in site.papers},
             "listing_by_key": {view.key: view for view in site.listings}}
@@ -349,29 +351,48 @@ def _paper_path(paper: Paper) -> str:
     return f"papers/{paper.slug}/index.html"
 
 
-def search_filters(papers: tuple[Paper, ...], term_name: Callable[[str], str]
-                   ) -> dict[str, list[tuple[str, int, str]]]:
-    """The values of each search filter with their paper counts and the site path of the term's
+def hardware_lineage(taxonomy: Taxonomy) -> Callable[[Paper], list[str]]:
+    """The slugs of a paper's hardware search filter: each term it names and every term up the
+    graph from it (architecture, vendor, class), as `hardware/<slug>/` counts its papers."""
+    @functools.cache
+    def up(slug: str) -> tuple[str, ...]:
+        return (slug, *(term.slug for term in taxonomy.ancestors(slug)))
+
+    return lambda paper: sorted({term for slug in distinct_slugs(paper.hardware) for term in up(slug)})
+
+
+def search_filters(papers: tuple[Paper, ...], taxonomy: Taxonomy, term_name: Callable[[str], str]
+                   ) -> dict[str, list[tuple[str, list[tuple[str, int, str]]]]]:
+    """The values of each search filter, in groups (`""`, or for hardware the vendors,
+    architectures, classes and models), with their paper counts and the site path of the term's
     page (empty for a year), as the paper pages give them to Pagefind (see `_pagefind.html`).
     The search page lists them in its HTML, so a first query does not download Pagefind's whole
     filter index (83 KB at 10,000 papers) to fill its menus, and its results link their chips.
     """
     counts: dict[str, Counter] = {"topic": Counter(), "hardware": Counter(), "year": Counter()}
-    paths: dict[str, dict[str, str]] = {"topic": {}, "hardware": {}, "year": {}}
+    lineage = hardware_lineage(taxonomy)
+    slugs: dict[str, dict[str, str]] = {"topic": {}, "hardware": {}}
     for paper in papers:
         for slug in paper.topics:
             counts["topic"][name := term_name(slug)] += 1
-            paths["topic"].setdefault(name, f"topics/{slug}/")
-        for slug in distinct_slugs(paper.hardware):
+            slugs["topic"].setdefault(name, slug)
+        for slug in lineage(paper):
             counts["hardware"][name := term_name(slug)] += 1
-            paths["hardware"].setdefault(name, f"hardware/{slug}/")
+            slugs["hardware"].setdefault(name, slug)
         if paper.year:
             counts["year"][str(paper.year)] += 1
     by_name = lambda item: (item[0].casefold(), item[0])  # noqa: E731
-    return {kind: [(name, count, paths[kind].get(name, "")) for name, count in
-                   (sorted(counts[kind].items(), reverse=True) if kind == "year"
-                    else sorted(counts[kind].items(), key=by_name))]
-            for kind in ("topic", "hardware", "year")}
+    topics = [(name, count, f"topics/{slugs['topic'][name]}/")
+              for name, count in sorted(counts["topic"].items(), key=by_name)]
+    years = [(year, count, "") for year, count in sorted(counts["year"].items(), reverse=True)]
+    hardware = [(name, count, f"hardware/{slugs['hardware'][name]}/")
+                for name, count in sorted(counts["hardware"].items(), key=by_name)]
+    role = lambda name: taxonomy.terms[slugs["hardware"][name]].role  # noqa: E731
+    groups = [(heading, [value for value in hardware if role(value[0]) == kind])
+              for kind, heading in (("vendor", "Vendors"), ("architecture", "Architectures"),
+                                    ("class", "Classes"), ("model", "Models"))]
+    return {"topic": [("", topics)] if topics else [], "year": [("", years)] if years else [],
+            "hardware": [(heading, values) for heading, values in groups if values]}
 
 
 HARDWARE_GROUPS = (("vendor", "Vendors"), ("class", "Classes"), ("architecture", "Architectures"),
