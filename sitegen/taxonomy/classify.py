@@ -116,11 +116,23 @@ def with_models(taxonomy: Taxonomy, models) -> Taxonomy:
     new = {}
     for slug, name, family in sorted(models):
         if slug not in taxonomy.terms and slug not in new:
-            new[slug] = Term(slug, name, "hardware", role="model", parents=(family,))
+            new[slug] = Term(slug, name, "hardware", role="model", parents=(_nearest_model(taxonomy, family, name),))
     if not new:
         return taxonomy
     digest = hashlib.sha256(taxonomy.digest.encode() + "\0".join(new).encode()).hexdigest()
     return replace(taxonomy, hardware=taxonomy.hardware + tuple(new.values()), digest=digest)
+
+
+def _nearest_model(taxonomy: Taxonomy, family: str, name: str) -> str:
+    """The model of `family` whose name begins `name` the most (`STM32F746` for `STM32F746G`),
+    not across a number (`A100` does not begin `A1000`); else `family`."""
+    best, length = family, 0
+    for term in (taxonomy.terms[family], *taxonomy.descendants(family)):
+        n = len(term.name)
+        if (term.role == "model" and length < n < len(name) and name.startswith(term.name)
+                and not (name[n - 1].isdigit() and name[n].isdigit())):
+            best, length = term.slug, n
+    return best
 
 
 @dataclass(frozen=True)
@@ -207,7 +219,9 @@ def _classify_text(text: str, title_end: int, matchers: tuple[Matcher, ...], pai
                 topics.append(matcher.term.slug)
             continue
         lineage[number, ""] = ancestors[number]
-        found.extend((s, e, (number, "")) for s, e in hits if not _not_hardware(text, s, e, sentence_of))
+        generic = matcher.term.role != "model"
+        found.extend((s, e, (number, "")) for s, e in hits if not _not_hardware(text, s, e, sentence_of)
+                     and not (generic and s >= title_end and _in_prospect(text, sentence_of(s))))
         for m in matcher.specific.finditer(text) if matcher.specific else ():
             model = next(g for g in m.groups() if g)
             name = matcher.specific_name.replace("{}", " ".join(model.split()))
@@ -270,6 +284,21 @@ def _not_hardware(text: str, start: int, end: int, sentence_of) -> bool:
     s, e = sentence_of(start)
     after, before = text[end:min(e, end + 60)], text[max(s, start - 60):start]
     return bool(_AS_DATA_AFTER.match(after) or _AS_DATA_BEFORE.search(before) or _EVERYDAY.search(before))
+
+
+_PROSPECT = re.compile(
+    r"\b(?:hinder\w*|(?:un)?suitable for|impractical|infeasible|barriers? to|prohibitive\w*|fall(?:s)? short|"
+    r"limit(?:s|ed)?\s+(?:the|their|its)\s+(?:deployment|use|adoption|application))\b", re.IGNORECASE)
+"""Words of a sentence about where a method could run, or what keeps it from there, rather than
+where the paper ran it: `suitable for deployment on mobile phones`, `hinder deployment on edge
+devices`. (A sentence that calls running there a challenge is kept: papers say so of the
+hardware they then run on.)"""
+
+
+def _in_prospect(text: str, sentence: tuple[int, int]) -> bool:
+    """Whether a sentence speaks of hardware as a prospect or a problem (`_PROSPECT`): a class,
+    vendor or architecture named there is not hardware the paper used. Models still count."""
+    return _PROSPECT.search(text, *sentence) is not None
 
 
 def _term_hits(matcher: Matcher, phrases: list[int], text: str, sentence_of,

@@ -94,9 +94,10 @@ def compile_phrases(phrases: tuple[str, ...]) -> re.Pattern | None:
     """One regex for some phrases, longest first; word boundaries are checked by `spans`."""
     if not phrases:
         return None
-    bodies = sorted({r"[\s\-~]?".join(map(_word_pattern, words(p))) for p in phrases},
-                    key=lambda b: (-len(b), b))
-    return re.compile("|".join(bodies))
+    # Longest phrase first: an alternation takes the first that matches, so `Mac` before
+    # `MacBook` would find `Mac` in `MacBook`, which `spans` then refuses.
+    bodies = {r"[\s\-~]?".join(map(_word_pattern, words(p))): len(p) for p in phrases}
+    return re.compile("|".join(sorted(bodies, key=lambda body: (-bodies[body], body))))
 
 
 def triggers(text: str) -> tuple[frozenset[bytes], ...]:
