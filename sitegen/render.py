@@ -237,20 +237,26 @@ class Chips:
 
     def __call__(self, paper: Paper) -> Markup:
         hardware = distinct_slugs(paper.hardware)
-        if not paper.topics and not hardware:
+        if not paper.topics and not paper.inferred_topics and not hardware:
             return Markup("")
         item = self._item
         return Markup("".join(['<ul class="chips" data-pagefind-ignore>\n',
                                *[item("topic", slug) for slug in paper.topics],
+                               *[item("inferred", slug) for slug in paper.inferred_topics],
                                *[item("hardware", slug) for slug in hardware], "</ul>\n"]))
 
     def _item(self, kind: str, slug: str) -> str:
         found = self._items.get((kind, slug))
         if found is None:
-            href = escape(self._url(f"topics/{slug}/" if kind == "topic" else f"hardware/{slug}/"))
+            href = escape(self._url(f"hardware/{slug}/" if kind == "hardware" else f"topics/{slug}/"))
             hidden = '<span class="visually-hidden">Hardware: </span>' if kind == "hardware" else ""
-            found = self._items[kind, slug] = (f'  <li><a class="chip chip-{kind}" href="{href}">{hidden}'
-                                               f'{escape(self._term_name(slug))}</a></li>\n')
+            # a topic no rule gave, taken from the paper's most similar papers (taxonomy.infer)
+            inferred = ('<span class="inferred-mark" aria-hidden="true">≈ </span>', ' class="chip chip-topic '
+                        'chip-inferred" title="Inferred: the topic of the most similar papers"',
+                        '<span class="visually-hidden"> (inferred from similar papers)</span>')
+            mark, attributes, after = inferred if kind == "inferred" else ("", f' class="chip chip-{kind}"', "")
+            found = self._items[kind, slug] = (f'  <li><a{attributes} href="{href}">{hidden}{mark}'
+                                               f'{escape(self._term_name(slug))}{after}</a></li>\n')
         return found
 
 
@@ -373,7 +379,7 @@ def search_filters(papers: tuple[Paper, ...], taxonomy: Taxonomy, term_name: Cal
     lineage = hardware_lineage(taxonomy)
     slugs: dict[str, dict[str, str]] = {"topic": {}, "hardware": {}}
     for paper in papers:
-        for slug in paper.topics:
+        for slug in paper.topics + paper.inferred_topics:  # as the topic's page lists them
             counts["topic"][name := term_name(slug)] += 1
             slugs["topic"].setdefault(name, slug)
         for slug in lineage(paper):

@@ -134,3 +134,27 @@ def test_gpu_pages_carry_a_spec_card_and_the_index_charts_generations(built_site
     assert order == ["Volta", "Ampere", "Hopper", "Blackwell"]
     assert [chart.index(f'aria-label="{name}:') for name in order] == sorted(
         chart.index(f'aria-label="{name}:') for name in order)
+
+
+def test_a_paper_no_rule_tags_takes_the_topic_its_similar_papers_share(tmp_path) -> None:
+    base = "kernels shaders warps registers tiling shared memory coalescing latency throughput profiling"
+    kernels = "".join(f"Fast GPU kernel tuning study {i}\nWe study GPU kernels and CUDA kernel optimization: {base}, "
+                      f"variant {i} with autotuning of tile sizes and warp scheduling.\n" for i in range(4))
+    untagged = f"A study of register pressure\nWe study {base}, with autotuning of tile sizes and warp scheduling.\n"
+    fields = ["protein folding with diffusion models", "speech recognition for low resource languages",
+              "reinforcement learning for robot grasping", "graph neural networks for traffic forecasting"]
+    others = "".join(f"Paper about {t} number {i}\nWe present a method for {t}; experiments on benchmark {i} "
+                     f"show gains in accuracy for {t}.\n" for i, t in enumerate(fields * 2))
+    listings = tmp_path / "src" / "content" / "listings"
+    listings.mkdir(parents=True)
+    (listings / "a.txt").write_text("Get trending papers in your email inbox!\n" + kernels + untagged + others)
+    (tmp_path / "src" / "content" / "rules.toml").write_text((ROOT / "content" / "rules.toml").read_text())
+    out = tmp_path / "out"
+    result = run_sitegen("build", "--source", str(tmp_path / "src"), "--out", str(out), "--no-search")
+    assert result.returncode == 0, result.stderr
+    paper = _papers(out)["a-study-of-register-pressure"]
+    assert paper["topics"] == [] and paper["inferred_topics"] == ["GPU kernels and compilers"]
+    page = (out / "papers" / "a-study-of-register-pressure" / "index.html").read_text()
+    assert 'chip-inferred' in page and "(inferred from similar papers)" in page
+    topic = (out / "topics" / "gpu-kernels" / "index.html").read_text()
+    assert "A study of register pressure" in topic
