@@ -164,9 +164,12 @@ def spans(pattern: re.Pattern, text: str, lo: int = 0, hi: int | None = None,
     """Matches of a phrase pattern in `text[lo:hi]` that start and end at word boundaries;
     searched in `scan` when given (the text lower-cased, of the same length)."""
     hi = len(text) if hi is None else hi
+    scan = text if scan is None else scan
     found = []
-    for m in pattern.finditer(text if scan is None else scan, lo, hi):
+    position = lo
+    while (m := pattern.search(scan, position, hi)) is not None:
         start, end = m.span()
+        position = start + 1  # a match refused here may hide one that starts inside it
         if capital_s and text[end - 1] == "s":
             continue  # `L40s` are L40s, not an L40S
         if end < hi:
@@ -181,6 +184,7 @@ def spans(pattern: re.Pattern, text: str, lo: int = 0, hi: int | None = None,
             if not _GLUE.fullmatch(text, word_start, start):
                 continue
         found.append((start, end))
+        position = max(end, start + 1)
     return found
 
 
