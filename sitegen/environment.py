@@ -19,7 +19,9 @@ from .links import LINK_KINDS, Link
 from .papers import Paper
 from .renderer import unwrap
 from .siteview import distinct_slugs, term_names
-from .termpages import evidence_html
+from .pages import hardware_lineage
+from .taxonomy import Taxonomy
+from .termpages import SPEC_SOURCE, evidence_html, quotes, spec_rows
 from .theme import Theme
 
 
@@ -48,13 +50,16 @@ def make_environment(theme: Theme, config: Config, assets: dict[str, bytes], tax
     names = term_names(taxonomy)
     # A global, not a context variable: imported macros (the paper card) see globals only.
     env.globals["term_name"] = term_name = lambda slug: names.get(slug, slug)
+    env.globals["hardware_lineage"] = hardware_lineage(taxonomy or Taxonomy())
     env.filters["chips"] = Chips(url, term_name)
     # A sentence is evidence on its model's, architecture's, vendor's and class's pages, in two
     # orders each: marked up once per build (at 10,000 papers 0.94 s of CPU, now 0.07 s).
-    env.filters.update(evidence=functools.cache(evidence_html), linkify=linkify, date_label=date_label, clip=clip,
-                       meta_line=meta_line, slugs=distinct_slugs, iso=lambda d: d.isoformat() if d else "")
+    env.filters.update(evidence=functools.cache(evidence_html), quotes=functools.cache(quotes), linkify=linkify,
+                       date_label=date_label, clip=clip, meta_line=meta_line, slugs=distinct_slugs,
+                       iso=lambda d: d.isoformat() if d else "")
     # Presentation helpers: SVG charts, citation metadata, JSON for <script> elements.
-    env.globals.update(year_chart=charts.year_chart, bar_chart=charts.bar_chart,
+    env.globals.update(year_chart=charts.year_chart, bar_chart=charts.bar_chart, spec_rows=spec_rows,
+                       spec_source=SPEC_SOURCE,
                        scholarly_article=citation.scholarly_article, search_links=metadata.search_links)
     env.filters.update(bibtex=citation.bibtex, scholar_date=citation.scholar_date,
                        script_json=citation.script_json)
@@ -132,11 +137,12 @@ class Chips:
 
     def __call__(self, paper: Paper) -> Markup:
         hardware = distinct_slugs(paper.hardware)
-        if not paper.topics and not hardware:
+        if not paper.topics and not paper.inferred_topics and not hardware:
             return Markup("")
         item = self._item
         return Markup("".join(['<ul class="chips" data-pagefind-ignore>\n',
                                *[item("topic", slug) for slug in paper.topics],
+                               *[item("inferred", slug) for slug in paper.inferred_topics],
                                *[item("hardware", slug) for slug in hardware], "</ul>\n"]))
 
     def _item(self, kind: str, slug: str) -> str:
@@ -144,8 +150,13 @@ class Chips:
         if found is None:
             href = escape(self._url(routes.term_of_kind(kind, slug)))
             hidden = '<span class="visually-hidden">Hardware: </span>' if kind == "hardware" else ""
-            found = self._items[kind, slug] = (f'  <li><a class="chip chip-{kind}" href="{href}">{hidden}'
-                                               f'{escape(self._term_name(slug))}</a></li>\n')
+            # a topic no rule gave, taken from the paper's most similar papers (taxonomy.infer)
+            inferred = ('<span class="inferred-mark" aria-hidden="true">≈ </span>', ' class="chip chip-topic '
+                        'chip-inferred" title="Inferred: the topic of the most similar papers"',
+                        '<span class="visually-hidden"> (inferred from similar papers)</span>')
+            mark, attributes, after = inferred if kind == "inferred" else ("", f' class="chip chip-{kind}"', "")
+            found = self._items[kind, slug] = (f'  <li><a{attributes} href="{href}">{hidden}{mark}'
+                                               f'{escape(self._term_name(slug))}{after}</a></li>\n')
         return found
 
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from . import routes
 from .papers import Paper
 from .siteview import ListingView, Site, distinct_slugs
 from .taxonomy import Taxonomy
-from .termpages import ORDERS, TermView, paginate, term_pages, term_views
+from .termpages import ORDERS, TermView, architecture_timeline, paginate, term_pages, term_views
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,8 @@ def site_pages(site: Site, env: Environment, only: frozenset[str] | None = None)
     for doc in site.pages:
         page(routes.output_path(routes.page(doc.slug)), "page.html", doc=doc)
     if wanted("search/index.html"):
-        page("search/index.html", "search.html", filters=search_filters(site.papers, term_name))
+        page("search/index.html", "search.html",
+             filters=search_filters(site.papers, site.taxonomy or Taxonomy(), term_name))
     if wanted_under("topics/", "hardware/"):
         _term_pages(site, page)
     page("404.html", "404.html")
@@ -102,29 +104,48 @@ def _common_context(site: Site) -> dict:
             "listing_by_key": {view.key: view for view in site.listings}}
 
 
-def search_filters(papers: tuple[Paper, ...], term_name: Callable[[str], str]
-                   ) -> dict[str, list[tuple[str, int, str]]]:
-    """The values of each search filter with their paper counts and the site path of the term's
+def hardware_lineage(taxonomy: Taxonomy) -> Callable[[Paper], list[str]]:
+    """The slugs of a paper's hardware search filter: each term it names and every term up the
+    graph from it (architecture, vendor, class), as `hardware/<slug>/` counts its papers."""
+    @functools.cache
+    def up(slug: str) -> tuple[str, ...]:
+        return (slug, *(term.slug for term in taxonomy.ancestors(slug)))
+
+    return lambda paper: sorted({term for slug in distinct_slugs(paper.hardware) for term in up(slug)})
+
+
+def search_filters(papers: tuple[Paper, ...], taxonomy: Taxonomy, term_name: Callable[[str], str]
+                   ) -> dict[str, list[tuple[str, list[tuple[str, int, str]]]]]:
+    """The values of each search filter, in groups (`""`, or for hardware the vendors,
+    architectures, classes and models), with their paper counts and the site path of the term's
     page (empty for a year), as the paper pages give them to Pagefind (see `_pagefind.html`).
     The search page lists them in its HTML, so a first query does not download Pagefind's whole
     filter index (83 KB at 10,000 papers) to fill its menus, and its results link their chips.
     """
     counts: dict[str, Counter] = {"topic": Counter(), "hardware": Counter(), "year": Counter()}
-    paths: dict[str, dict[str, str]] = {"topic": {}, "hardware": {}, "year": {}}
+    lineage = hardware_lineage(taxonomy)
+    slugs: dict[str, dict[str, str]] = {"topic": {}, "hardware": {}}
     for paper in papers:
-        for slug in paper.topics:
+        for slug in paper.topics + paper.inferred_topics:  # as the topic's page lists them
             counts["topic"][name := term_name(slug)] += 1
-            paths["topic"].setdefault(name, routes.term("topics", slug))
-        for slug in distinct_slugs(paper.hardware):
+            slugs["topic"].setdefault(name, slug)
+        for slug in lineage(paper):
             counts["hardware"][name := term_name(slug)] += 1
-            paths["hardware"].setdefault(name, routes.term("hardware", slug))
+            slugs["hardware"].setdefault(name, slug)
         if paper.year:
             counts["year"][str(paper.year)] += 1
     by_name = lambda item: (item[0].casefold(), item[0])  # noqa: E731
-    return {kind: [(name, count, paths[kind].get(name, "")) for name, count in
-                   (sorted(counts[kind].items(), reverse=True) if kind == "year"
-                    else sorted(counts[kind].items(), key=by_name))]
-            for kind in ("topic", "hardware", "year")}
+    topics = [(name, count, routes.term("topics", slugs["topic"][name]))
+              for name, count in sorted(counts["topic"].items(), key=by_name)]
+    years = [(year, count, "") for year, count in sorted(counts["year"].items(), reverse=True)]
+    hardware = [(name, count, routes.term("hardware", slugs["hardware"][name]))
+                for name, count in sorted(counts["hardware"].items(), key=by_name)]
+    role = lambda name: taxonomy.terms[slugs["hardware"][name]].role  # noqa: E731
+    groups = [(heading, [value for value in hardware if role(value[0]) == kind])
+              for kind, heading in (("vendor", "Vendors"), ("architecture", "Architectures"),
+                                    ("class", "Classes"), ("model", "Models"))]
+    return {"topic": [("", topics)] if topics else [], "year": [("", years)] if years else [],
+            "hardware": [(heading, values) for heading, values in groups if values]}
 
 
 HARDWARE_GROUPS = (("vendor", "Vendors"), ("class", "Classes"), ("architecture", "Architectures"),
@@ -143,7 +164,7 @@ def _term_pages(site: Site, page) -> None:
     page("hardware/index.html", "hardware.html", groups=[
         (role, heading, sorted((with_papers[t.slug] for t in taxonomy.hardware
                                 if t.role == role and t.slug in with_papers), key=by_count))
-        for role, heading in HARDWARE_GROUPS])
+        for role, heading in HARDWARE_GROUPS], timeline=architecture_timeline(with_papers, taxonomy))
     for section, terms in (("topics", taxonomy.topics), ("hardware", taxonomy.hardware)):
         for term in terms:
             if term.slug not in with_papers:

@@ -41,8 +41,8 @@ def term(section: str, slug: str) -> str:
 
 
 def term_of_kind(kind: str, slug: str) -> str:
-    """Site path of a term's page by the kind of term: `topic` or `hardware`."""
-    return term("topics" if kind == "topic" else "hardware", slug)
+    """Site path of a term's page by the kind of term: `hardware`, else a topic (`topic`, `inferred`)."""
+    return term("hardware" if kind == "hardware" else "topics", slug)
 
 
 def topic_feed(slug: str) -> str:

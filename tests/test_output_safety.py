@@ -364,7 +364,9 @@ def test_symlinks_planted_in_the_output_are_never_followed(tmp_path):
     plant("papers", victim / "papers-dir")                 # a folder the build writes into
     plant("index.html", victim / "file.html")              # a file the build rewrites
     plant("static", victim / "static-dir")                 # a folder whose files are unchanged
-    plant("listings/gone", victim / "listing-dir")         # a folder only stale files were in
+    gone = next(d.name for d in (out / "listings").iterdir()
+                if d.is_dir() and "Paper That Goes Away" in (d / "index.html").read_text())
+    plant(f"listings/{gone}", victim / "listing-dir")     # a folder only stale files were in
     (out / "stray-link").symlink_to(victim, target_is_directory=True)  # a name the build never uses
     manifest = (out / ".sitegen-manifest").read_text()
     plant(".sitegen-manifest", victim / "manifest")

@@ -178,9 +178,18 @@ def test_filter_menus_hold_what_the_index_holds(built_site, static_server, page)
     }""")
     for name in ("topic", "hardware", "year"):
         menu = page.locator(f"#search-{name} option").all_text_contents()[1:]
-        assert menu and menu == [f"{value} ({count})" for value, count in sorted(
+        expected = [f"{value} ({count})" for value, count in sorted(
             index[name].items(), key=lambda item: (-int(item[0]), "") if name == "year" else
             (item[0].casefold(), item[0]))]
+        # hardware options are grouped (vendor, architecture, class, model), by name in a group
+        assert menu and (sorted(menu) == sorted(expected) if name == "hardware" else menu == expected)
+    groups = page.locator("#search-hardware optgroup").evaluate_all("els => els.map(e => e.label)")
+    assert groups == ["Vendors", "Architectures", "Classes", "Models"]
+    # a vendor counts what its hardware page lists: each model's papers count for its vendor
+    nvidia = (built_site(BASE_URL) / "hardware" / "nvidia" / "index.html").read_text()
+    listed = int(re.search(r"(\d+) papers?, including", nvidia)[1])
+    hardware_menu = page.locator("#search-hardware option").all_text_contents()
+    assert f"NVIDIA ({listed})" in hardware_menu and listed > index["hardware"]["NVIDIA GeForce RTX 4090"]
     assert page.input_value("#search-topic") == "Large language models"
     assert page.console_errors == []
 

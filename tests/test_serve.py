@@ -448,7 +448,8 @@ def test_a_build_id_tells_each_browser_whether_its_page_changed():
         return json.loads(broadcast.state.to_json(page))
 
     broadcast.publish(new_site=True, changed=["a/index.html"])
-    assert told("a/index.html") == {"build": broadcast.state.build, "since": start, "changed": True, "error": None}
+    assert told("a/index.html") == {"build": broadcast.state.build, "since": start, "changed": True, "error": None,
+                                    "built": True}
     assert told("b/index.html")["changed"] is False
     assert told(None)["changed"] is None, "a page that is no file reloads on every build"
     second = broadcast.state.build
@@ -471,7 +472,7 @@ def test_a_browser_that_connects_late_is_told_what_changed_since_its_page_was_se
         return json.loads(broadcast.seen_from(broadcast.state, loaded).to_json(page))
 
     assert told("b/index.html", served) == {"build": broadcast.state.build, "since": served, "changed": False,
-                                            "error": None}
+                                            "error": None, "built": True}
     assert told("a/index.html", served)["changed"] is True
     assert told("b/index.html", "unknown-7")["since"] != "unknown-7", "an id it does not know: reload"
     assert told("b/index.html", None)["since"] == broadcast.state.since
@@ -482,7 +483,7 @@ def test_a_browser_that_connects_late_is_told_what_changed_since_its_page_was_se
     for number in range(HISTORY):
         broadcast.publish(new_site=True, changed=[f"n{number}.html"])
     assert told("b/index.html", later) == {"build": broadcast.state.build, "since": later, "changed": False,
-                                           "error": None}
+                                           "error": None, "built": True}
     broadcast.publish(new_site=True, changed=["n.html"])
     assert told("b/index.html", later)["since"] != later, "a build it no longer remembers: reload"
 

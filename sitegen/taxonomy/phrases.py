@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import string
+from re import _constants as sre_constants, _parser as sre_parse  # to read a regex's literals
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -44,6 +45,15 @@ class Phrase:
     @cached_property
     def pattern(self) -> re.Pattern:
         return compile_phrases((self.text,))
+
+    @cached_property
+    def lower_pattern(self) -> re.Pattern | None:
+        """The pattern for the lower-cased text, when no word must match as written: a
+        case-sensitive search is about ten times faster than `(?i:...)`."""
+        parts = words(self.text)
+        if any(as_written(word) for word in parts):
+            return None
+        return re.compile(r"[\s\-~]?".join(re.escape(word.lower()) for word in parts))
 
 
 @dataclass(frozen=True)
@@ -94,9 +104,10 @@ def compile_phrases(phrases: tuple[str, ...]) -> re.Pattern | None:
     """One regex for some phrases, longest first; word boundaries are checked by `spans`."""
     if not phrases:
         return None
-    bodies = sorted({r"[\s\-~]?".join(map(_word_pattern, words(p))) for p in phrases},
-                    key=lambda b: (-len(b), b))
-    return re.compile("|".join(bodies))
+    # Longest phrase first: an alternation takes the first that matches, so `Mac` before
+    # `MacBook` would find `Mac` in `MacBook`, which `spans` then refuses.
+    bodies = {r"[\s\-~]?".join(map(_word_pattern, words(p))): len(p) for p in phrases}
+    return re.compile("|".join(sorted(bodies, key=lambda body: (-bodies[body], body))))
 
 
 def triggers(text: str) -> tuple[frozenset[bytes], ...]:
@@ -149,12 +160,16 @@ def word_sets(lows: list[str]) -> Iterator[set[bytes]]:
 
 
 def spans(pattern: re.Pattern, text: str, lo: int = 0, hi: int | None = None,
-          capital_s: bool = False) -> list[tuple[int, int]]:
-    """Matches of a phrase pattern in `text[lo:hi]` that start and end at word boundaries."""
+          capital_s: bool = False, scan: str | None = None) -> list[tuple[int, int]]:
+    """Matches of a phrase pattern in `text[lo:hi]` that start and end at word boundaries;
+    searched in `scan` when given (the text lower-cased, of the same length)."""
     hi = len(text) if hi is None else hi
+    scan = text if scan is None else scan
     found = []
-    for m in pattern.finditer(text, lo, hi):
+    position = lo
+    while (m := pattern.search(scan, position, hi)) is not None:
         start, end = m.span()
+        position = start + 1  # a match refused here may hide one that starts inside it
         if capital_s and text[end - 1] == "s":
             continue  # `L40s` are L40s, not an L40S
         if end < hi:
@@ -169,4 +184,43 @@ def spans(pattern: re.Pattern, text: str, lo: int = 0, hi: int | None = None,
             if not _GLUE.fullmatch(text, word_start, start):
                 continue
         found.append((start, end))
+        position = max(end, start + 1)
     return found
+
+
+def required_text(pattern: re.Pattern) -> frozenset[str] | None:
+    """Lower-case strings of which every match of `pattern` holds one (`i3` for
+    `\\b(?:Core\\s?)?(i3[\\s-]\\d{4})`), or None when it cannot tell: a text without any of
+    them needs no search."""
+    try:
+        return _required(sre_parse.parse(pattern.pattern, pattern.flags))
+    except Exception:  # a construct the reader does not know: search every text
+        return None
+
+
+def _required(items) -> frozenset[str] | None:
+    """`required_text` of a parsed sequence: its longest literal run, else the best of the
+    groups and alternations it must match."""
+    best: frozenset[str] | None = None
+    run: list[str] = []
+
+    def keep(found: frozenset[str] | None) -> None:
+        nonlocal best
+        if found and all(len(text) >= 2 for text in found) and (
+                best is None or min(map(len, found)) > min(map(len, best))):
+            best = found
+
+    for op, av in list(items) + [(None, None)]:
+        if op is sre_constants.LITERAL:
+            run.append(chr(av).lower())
+            continue
+        keep(frozenset({"".join(run)}) if run else None)
+        run = []
+        if op is sre_constants.SUBPATTERN:
+            keep(_required(av[-1]))
+        elif op is sre_constants.BRANCH:
+            branches = [_required(branch) for branch in av[1]]
+            keep(None if any(b is None for b in branches) else frozenset().union(*branches))
+        elif op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT) and av[0] >= 1:
+            keep(_required(av[2]))
+    return best
