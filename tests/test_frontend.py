@@ -129,7 +129,8 @@ def test_paper_page_tells_machines_what_it_is(built_site) -> None:
     data = json.loads(page.json_ld[0])
     assert data["@type"] == "ScholarlyArticle" and data["@context"] == "https://schema.org"
     assert (data["name"], data["datePublished"], data["url"]) == (title, "2025-09-29", url)
-    assert data["author"] == {"@type": "Organization", "name": "NVIDIA"}
+    # authors by name from content/metadata.toml (the listing gives only the organisation)
+    assert data["author"][0] == {"@type": "Person", "name": "Junsong Chen"} and len(data["author"]) == 20
     assert "Video generation" in data["keywords"]  # topic names, not slugs
     assert set(page.meta["citation_keywords"]) == set(data["keywords"])
 
@@ -148,7 +149,9 @@ def test_bibtex_with_what_the_listing_knows(seed) -> None:
     # double braces: BibTeX styles keep the title's capitals (SANA, NVIDIA) as written
     assert "  title = {{SANA-Video: Efficient Video Generation with Block Linear Diffusion Transformer}},\n" in entry
     assert "  year = {2025},\n  month = sep,\n" in entry
-    assert entry.endswith("  note = {Organisation: NVIDIA}\n}\n")  # no url: without a base URL it is relative
+    assert "  author = {Junsong Chen and Yuyang Zhao and " in entry and "  eprint = {2509.24695},\n" in entry
+    # the url is arXiv's, absolute; a site without a base URL never gives its own relative one
+    assert entry.endswith("  url = {https://arxiv.org/abs/2509.24695}\n}\n")
 
 
 def test_bibtex_escapes_latex() -> None:
@@ -263,7 +266,8 @@ def table_rows(figure: str) -> list[tuple[str, int]]:
 
 def test_hardware_overview_charts(seed) -> None:
     html = read(seed, "hardware/")
-    vendor, klass = figures(html)
+    vendor, klass, generation = figures(html)
+    assert "<figcaption>Papers per GPU generation, oldest first</figcaption>" in generation
     assert "<figcaption>Papers per vendor</figcaption>" in vendor
     assert "<figcaption>Papers per class</figcaption>" in klass
     chips = dict(re.findall(r'href="/hardware/[^"]+/">([^<]+) <span class="count">(\d+)', html))
@@ -302,10 +306,11 @@ def test_term_pages_chart_papers_per_year(seed) -> None:
 
 
 def test_term_pages_without_a_telling_year_chart_chart_the_other_terms(seed) -> None:
-    """Papers on the H100 span fewer than three years: the chart shows their topics instead,
+    """Papers on the H100 (and on LLM kernel generation) span fewer than three years: the chart
+    shows their topics instead,
     and a topic's chart the hardware its papers name, each bar a link."""
     for path, caption, other in (("hardware/h100/", "Topics of these papers", "topics"),
-                                 ("topics/gaussian-splatting/", "Hardware these papers name", "hardware")):
+                                 ("topics/llm-kernel-generation/", "Hardware these papers name", "hardware")):
         (figure,) = figures(read(seed, path))
         assert f"<figcaption>{caption}</figcaption>" in figure
         rows = table_rows(figure)
